@@ -1,0 +1,52 @@
+/* vidi — backend interface (a small vtable, ggml style). Model code calls ops
+ * only through this, so CPU and CUDA run the same model code. */
+#ifndef VIDI_BACKEND_H
+#define VIDI_BACKEND_H
+
+#include <stddef.h>
+#include "vidi/ops.h"
+#include "vidi/threadpool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vidi_backend {
+    const char *name;           /* "ref", "cpu", "cuda" */
+    void *impl;                 /* backend-private state */
+    vidi_threadpool *pool;      /* host thread pool (ref: NULL) */
+    int n_threads;
+
+    int (*supports_op)(const struct vidi_backend *be, vidi_op op);
+    void *(*alloc)(const struct vidi_backend *be, size_t bytes);
+    void (*release)(const struct vidi_backend *be, void *ptr);
+    vidi_status (*upload)(const struct vidi_backend *be, void *dst, const void *src, size_t bytes);
+    vidi_status (*download)(const struct vidi_backend *be, void *dst, const void *src, size_t bytes);
+    vidi_status (*synchronize)(const struct vidi_backend *be);
+    void (*destroy)(struct vidi_backend *be);
+
+    vidi_status (*linear)(vidi_be *be, float *out, const float *in, const float *weight,
+                          const float *bias, int64_t rows, int64_t in_f, int64_t out_f, vidi_act act);
+    vidi_status (*layernorm)(vidi_be *be, float *out, const float *in, const float *gamma,
+                             const float *beta, int64_t rows, int64_t dim, float eps);
+    vidi_status (*attention)(vidi_be *be, float *out, const float *q, const float *k, const float *v,
+                             const vidi_attn_layout *layout, float scale);
+    vidi_status (*softmax)(vidi_be *be, float *out, const float *in, int64_t rows, int64_t cols);
+    vidi_status (*add)(vidi_be *be, float *out, const float *a, const float *b, int64_t n);
+    vidi_status (*gelu)(vidi_be *be, float *out, const float *in, int64_t n, vidi_act act);
+    vidi_status (*patch_embed)(vidi_be *be, float *out, const float *video, const float *weight,
+                               const float *bias, const vidi_patch_layout *layout);
+} vidi_backend;
+
+/* name: "ref", "cpu", "cuda" or "auto" (cuda when built and a device exists,
+ * else cpu). n_threads <= 0: all online CPUs. */
+vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out);
+void vidi_backend_destroy(vidi_backend *be);
+
+/* Names of the backends this build can create on this machine, NULL-terminated. */
+const char *const *vidi_backend_available(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

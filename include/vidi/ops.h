@@ -1,0 +1,104 @@
+/* vidi — the engine's op set.
+ *
+ * Every op exists in three tiers with the same name and argument order:
+ *   vidi_ref_<op>   plain loops, double accumulation: the oracle (nn/ref/)
+ *   vidi_cpu_<op>   fast CPU path: BLAS GEMM, AVX2/FMA, thread pool (nn/cpu/)
+ *   vidi_cuda_<op>  CUDA (nn/cuda/, later)
+ * and is reached by model code only through the backend vtable (backend.h).
+ *
+ * Conventions: float32, row-major, element (not byte) counts and strides.
+ * Pointers belong to the backend that runs the op (host memory for ref/cpu).
+ * In-place (out == in) is allowed for softmax, add, gelu, layernorm. */
+#ifndef VIDI_OPS_H
+#define VIDI_OPS_H
+
+#include <stdint.h>
+#include "vidi/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vidi_act {
+    VIDI_ACT_NONE = 0,
+    VIDI_ACT_GELU_ERF,  /* 0.5 x (1 + erf(x / sqrt 2))               HF "gelu", timm, torchvision */
+    VIDI_ACT_GELU_TANH, /* 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) "gelu_new", "gelu_fast", "gelu_pytorch_tanh" */
+} vidi_act;
+
+typedef enum vidi_op {
+    VIDI_OP_LINEAR = 0,
+    VIDI_OP_LAYERNORM,
+    VIDI_OP_ATTENTION,
+    VIDI_OP_SOFTMAX,
+    VIDI_OP_ADD,
+    VIDI_OP_GELU,
+    VIDI_OP_PATCH_EMBED,
+    VIDI_OP_COUNT
+} vidi_op;
+
+const char *vidi_op_name(vidi_op op);
+
+/* Attention layout descriptor: `batch` independent groups x `heads` heads,
+ * each a sequence of q_len queries attending over kv_len keys of head_dim.
+ * Element (b, h, i, d) of Q lives at q[b*q_batch + h*q_head + i*q_tok + d]
+ * (likewise K, V, O); the innermost head_dim elements are contiguous.
+ * With strides a single fused-QKV activation [tokens, 3*heads*head_dim]
+ * serves joint attention, spatial attention (batch = frames), temporal
+ * attention (batch = spatial positions, q_tok = tokens-per-frame row stride)
+ * and split-head attention (two calls on head ranges) without copies. */
+typedef struct vidi_attn_layout {
+    int batch, heads, q_len, kv_len, head_dim;
+    int64_t q_batch, q_head, q_tok;
+    int64_t k_batch, k_head, k_tok;
+    int64_t v_batch, v_head, v_tok;
+    int64_t o_batch, o_head, o_tok;
+} vidi_attn_layout;
+
+/* Layout for a fused QKV buffer [batch, len, 3*heads*head_dim] (q, k, v at
+ * column offsets 0, D, 2D with D = heads*head_dim; pass q = qkv, k = qkv + D,
+ * v = qkv + 2D) and an output [batch, len, D]. */
+vidi_attn_layout vidi_attn_layout_fused_qkv(int batch, int heads, int len, int head_dim);
+
+/* Patch / tubelet embedding: input video [frames, channels, height, width],
+ * weight [hidden, channels, patch_t, patch_h, patch_w] (PyTorch Conv3d; a
+ * Conv2d weight is the same memory with patch_t = 1), bias [hidden] or NULL.
+ * Output token (ti, hi, wi) -> row (ti*(H/ph) + hi)*(W/pw) + wi, written at
+ * out + row*out_row_stride. frames, height, width must be multiples of the
+ * patch sizes. */
+typedef struct vidi_patch_layout {
+    int frames, channels, height, width;
+    int patch_t, patch_h, patch_w;
+    int hidden;
+    int64_t out_row_stride;
+} vidi_patch_layout;
+
+struct vidi_backend;
+typedef const struct vidi_backend vidi_be;
+
+#define VIDI_DECLARE_OPS(tier)                                                                   \
+    /* out[r, o] = act(sum_i in[r, i] * weight[o, i] + bias[o]); weight [out_f, in_f]; bias may be NULL */ \
+    vidi_status vidi_##tier##_linear(vidi_be *be, float *out, const float *in, const float *weight,     \
+                                     const float *bias, int64_t rows, int64_t in_f, int64_t out_f,      \
+                                     vidi_act act);                                                     \
+    /* per row: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance) */                        \
+    vidi_status vidi_##tier##_layernorm(vidi_be *be, float *out, const float *in, const float *gamma,   \
+                                        const float *beta, int64_t rows, int64_t dim, float eps);       \
+    /* O = softmax(scale * Q K^T) V, per (batch, head), laid out by `layout` */                         \
+    vidi_status vidi_##tier##_attention(vidi_be *be, float *out, const float *q, const float *k,        \
+                                        const float *v, const vidi_attn_layout *layout, float scale);   \
+    /* row-wise softmax over `cols` */                                                                  \
+    vidi_status vidi_##tier##_softmax(vidi_be *be, float *out, const float *in, int64_t rows,           \
+                                      int64_t cols);                                                    \
+    vidi_status vidi_##tier##_add(vidi_be *be, float *out, const float *a, const float *b, int64_t n);  \
+    vidi_status vidi_##tier##_gelu(vidi_be *be, float *out, const float *in, int64_t n, vidi_act act);  \
+    vidi_status vidi_##tier##_patch_embed(vidi_be *be, float *out, const float *video,                  \
+                                          const float *weight, const float *bias,                       \
+                                          const vidi_patch_layout *layout);
+
+VIDI_DECLARE_OPS(ref)
+VIDI_DECLARE_OPS(cpu)
+
+#ifdef __cplusplus
+}
+#endif
+#endif
