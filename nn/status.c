@@ -29,7 +29,8 @@ vidi_status vidi_wrap_error(vidi_status status, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(previous, error_message, sizeof previous);
-    snprintf(error_message, sizeof error_message, "%s: %s", prefix, previous);
+    /* Over-long messages are cut: the start names the file, which matters most. */
+    if (snprintf(error_message, sizeof error_message, "%s: %s", prefix, previous) < 0) error_message[0] = '\0';
     return status;
 }
 

@@ -1,7 +1,74 @@
-/* vidi — command-line entry point (placeholder until the commands land). */
+/* vidi — command-line entry point: dispatches to the subcommands. */
+#include <libavutil/log.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void) {
-    puts("vidi: no commands yet");
+#include "pipeline/cli/cli.h"
+#include "vidi/status.h"
+
+static const char usage[] =
+    "usage: vidi [--version] [--help] COMMAND [ARGS]\n"
+    "\n"
+    "vidi runs vision transformers (ViT today; ViViT and video diffusion to come)\n"
+    "on images and video, on the CPU.\n"
+    "\n"
+    "commands:\n"
+    "  classify   classify images with a ViT checkpoint (HF, timm or torchvision)\n"
+    "  bench      time the model's forward pass on a fixed random input\n"
+    "\n"
+    "Run 'vidi COMMAND --help' for a command's options.\n";
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "vidi %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_library_error(const char *cmd) { cli_error(cmd, "%s", vidi_last_error()); }
+
+int cli_parse_int(const char *cmd, const char *option, const char *text, int lo, int hi, int *out) {
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || v < lo || v > hi) {
+        cli_error(cmd, "%s: '%s' is not an integer in [%d, %d]", option, text, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
     return 0;
+}
+
+vidi_backend *cli_backend(const char *cmd, const char *name, int threads) {
+    vidi_backend *be = NULL;
+    if (vidi_backend_create(name, threads, &be) != VIDI_OK) {
+        cli_library_error(cmd);
+        return NULL;
+    }
+    return be;
+}
+
+int main(int argc, char **argv) {
+    /* FFmpeg would otherwise print its own diagnostics; vidi reports errors itself. */
+    av_log_set_level(AV_LOG_QUIET);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        puts("vidi 0.1.0");
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "classify")) return cmd_classify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "vidi: unknown command '%s' (see 'vidi --help')\n", cmd);
+    return CLI_EXIT_USAGE;
 }

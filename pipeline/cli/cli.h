@@ -1,0 +1,27 @@
+/* Shared pieces of the `vidi` command line: each subcommand is a function
+ * `int cmd_NAME(int argc, char **argv)` returning the process exit code.
+ * Exit codes: 0 ok, 1 failure (input, model, runtime), 2 usage error. */
+#ifndef VIDI_CLI_H
+#define VIDI_CLI_H
+
+#include "vidi/backend.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cmd_classify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* "vidi CMD: message" on stderr, one line. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints vidi_last_error() as above. */
+void cli_library_error(const char *cmd);
+
+/* Strict integer option parsing: the whole string, within [lo, hi]. */
+int cli_parse_int(const char *cmd, const char *option, const char *text, int lo, int hi, int *out);
+
+/* Creates the backend named by --backend with --threads; prints on failure. */
+vidi_backend *cli_backend(const char *cmd, const char *name, int threads);
+
+#endif
