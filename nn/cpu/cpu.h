@@ -1,0 +1,33 @@
+/* Internals shared by the fast CPU ops (not part of the public API). */
+#ifndef VIDI_NN_CPU_H
+#define VIDI_NN_CPU_H
+
+#include <stdint.h>
+
+#include "vidi/backend.h"
+
+/* 1 when the AVX2+FMA kernels run, 0 for the portable scalar code. */
+int vidi_cpu_simd_enabled(void);
+/* Tests call this to check the scalar fallback against ref on an AVX2
+ * machine too (checkasm style). Not thread-safe: set it before running ops. */
+void vidi_cpu_force_scalar(int force);
+
+/* Makes BLAS use at most n threads. BLAS threading is process-wide, so the
+ * last CPU backend created sets it. */
+void vidi_cpu_blas_set_threads(int n_threads);
+const char *vidi_cpu_blas_name(void);
+
+/* c[m, n] = a[m, k] * b[n, k]^T (row-major, leading dims in elements): the
+ * only BLAS call vidi makes, so only linear.c sees the BLAS headers. */
+void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float *c, int64_t ldc);
+
+/* out[r*ld + c] = act(out[r*ld + c] + bias[c]) for r < rows, c < cols; bias
+ * may be NULL. Parallel over rows on be->pool. */
+void vidi_cpu_bias_act(vidi_be *be, float *out, int64_t rows, int64_t cols, int64_t ld,
+                       const float *bias, vidi_act act);
+
+static inline vidi_threadpool *vidi_cpu_pool(vidi_be *be) { return be ? be->pool : (vidi_threadpool *)0; }
+static inline int vidi_cpu_threads(vidi_be *be) { return be && be->pool ? vidi_threadpool_size(be->pool) : 1; }
+
+#endif
