@@ -1,7 +1,12 @@
 /* vidi — safetensors reader (nn/io). The file is untrusted: header length,
  * JSON, dtypes, shapes, offsets, overlaps and file size are all checked
  * before any tensor is handed out. Data is mmap'd, never copied unless a
- * conversion to F32 is asked for. */
+ * conversion to F32 is asked for.
+ *
+ * Tensors of other dtypes (I64 position_ids, U8 masks, F64 buffers that real
+ * checkpoints carry) are validated like the rest but not listed: count, at
+ * and find see only F32/F16/BF16 tensors, and get_f32 on such a name fails
+ * with VIDI_ERR_UNSUPPORTED naming the dtype. */
 #ifndef VIDI_SAFETENSORS_H
 #define VIDI_SAFETENSORS_H
 
