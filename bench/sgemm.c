@@ -8,22 +8,21 @@
  *
  *   bench_sgemm [--threads N] [--json] [--min-time SECONDS]
  */
+#ifdef VIDI_USE_BLIS
+#include <blis.h> /* declares BLIS's cblas_* too */
+#else
 #include <cblas.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #ifdef VIDI_USE_BLIS
-#include <stdint.h>
-void bli_thread_set_num_threads(int64_t n_threads);
-const char *bli_info_get_version_str(void);
 static void blas_set_threads(int n) { bli_thread_set_num_threads(n); }
 static const char *blas_name(void) { return "blis"; }
 static const char *blas_config(void) { return bli_info_get_version_str(); }
 #else
-void openblas_set_num_threads(int n_threads);
-char *openblas_get_config(void);
 static void blas_set_threads(int n) { openblas_set_num_threads(n); }
 static const char *blas_name(void) { return "openblas"; }
 static const char *blas_config(void) { return openblas_get_config(); }

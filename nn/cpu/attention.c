@@ -1,15 +1,17 @@
 /* Fast attention, flash style.
  *
- * One task per (batch, head, block of QB queries). A task walks the keys in
- * tiles of KB and keeps, per query, a running max m, running sum l and an
- * unnormalised accumulator; when a tile raises the max, the old sum and
- * accumulator are rescaled by exp(m_old - m_new). So memory is O(QB*KB), not
- * O(q_len*kv_len), and every number stays in cache.
+ * One task per (batch, head, chunk of <= QCHUNK queries); a head is split
+ * into several chunks only when there are too few heads to feed the threads.
+ * A task walks the keys in tiles of KB and keeps, per query, a running max m,
+ * running sum l and an unnormalised accumulator; when a tile raises the max,
+ * the old sum and accumulator are rescaled by exp(m_old - m_new). So memory
+ * is O(QCHUNK*head_dim), never O(q_len*kv_len), and it stays in L1/L2.
  *
- * Per tile the K tile is packed transposed (Kt[d][j]) so Q.K^T becomes
- * broadcast-q x vector-of-keys FMAs in a 4x16 register block with no
- * horizontal sums, and the V tile is packed with rows padded to a multiple of
- * 8 so P.V needs no tail handling. Q is copied once per task, pre-scaled. */
+ * Each key tile is packed once per task, transposed (Kt[d][j]) so Q.K^T
+ * becomes broadcast-q x vector-of-keys FMAs in a 4x16 register block with no
+ * horizontal sums, and the V tile with rows padded to a multiple of 8 so P.V
+ * needs no tail handling; then every block of QB queries of the chunk
+ * consumes the tile. Q is copied once per task, pre-scaled. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +20,33 @@
 #include "nn/cpu/simd.h"
 #include "nn/ref/ops_check.h"
 
-#define QB 32 /* queries per task: a multiple of 4 (the S kernel's rows) */
-#define KB 64 /* keys per tile: a multiple of 16 (the S kernel's columns) */
+#define QB 32      /* queries per S block: a multiple of 4 (the S kernel's rows) */
+#define KB 64      /* keys per tile: a multiple of 16 (the S kernel's columns) */
+#define QCHUNK 256 /* most queries per task: their state stays in L2 */
 
 typedef struct {
-    float *qs;  /* [QB][d]   scaled queries, padded rows zero */
-    float *kt;  /* [d][KB]   transposed key tile, padded columns zero */
-    float *vp;  /* [KB][dp]  value tile, padded to dp = round8(d) */
-    float *s;   /* [QB][KB]  scores, then probabilities */
-    float *acc; /* [QB][dp]  unnormalised output */
+    float *qs;  /* [QCHUNK][d]  scaled queries, padded rows zero */
+    float *kt;  /* [d][KB]      transposed key tile, padded columns zero */
+    float *vp;  /* [KB][dp]     value tile, padded to dp = round8(d) */
+    float *s;   /* [QB][KB]     scores, then probabilities */
+    float *acc; /* [QCHUNK][dp] unnormalised output */
     float *m, *l;
 } attn_scratch;
+
+/* One QB block of queries as the tile kernels see it. */
+typedef struct {
+    const float *qs;
+    float *acc, *m, *l;
+    float *s;
+    const float *kt, *vp;
+} attn_block;
 
 typedef struct {
     float *out;
     const float *q, *k, *v;
     const vidi_attn_layout *lay;
     float scale;
-    int n_qblocks, dp;
+    int n_chunks, chunk, dp;
     int simd;
     float *scratch;
     size_t scratch_per_thread;
@@ -47,24 +58,24 @@ static attn_scratch scratch_for(const attn_job *j, int thread) {
     const size_t d = (size_t)j->lay->head_dim, dp = (size_t)j->dp;
     float *p = j->scratch + (size_t)thread * j->scratch_per_thread;
     attn_scratch s;
-    s.qs = p; p += round16(QB * d);
+    s.qs = p; p += round16(QCHUNK * d);
     s.kt = p; p += round16(d * KB);
     s.vp = p; p += round16(KB * dp);
     s.s = p; p += round16(QB * KB);
-    s.acc = p; p += round16(QB * dp);
-    s.m = p; p += round16(QB);
+    s.acc = p; p += round16(QCHUNK * dp);
+    s.m = p; p += round16(QCHUNK);
     s.l = p;
     return s;
 }
 
 static size_t scratch_floats(int d, int dp) {
-    return round16((size_t)QB * d) + round16((size_t)d * KB) + round16((size_t)KB * dp) + round16(QB * KB) +
-           round16((size_t)QB * dp) + 2 * round16(QB);
+    return round16((size_t)QCHUNK * d) + round16((size_t)d * KB) + round16((size_t)KB * dp) + round16(QB * KB) +
+           round16((size_t)QCHUNK * dp) + 2 * round16(QCHUNK);
 }
 
 /* ---- S = Q K^T over a tile: rows [0, nqp), columns [0, nkp) ---- */
 
-static void scores_scalar(const attn_scratch *s, int d, int nqp, int nkp) {
+static void scores_scalar(const attn_block *s, int d, int nqp, int nkp) {
     for (int r = 0; r < nqp; r++) {
         float *srow = s->s + r * KB;
         for (int c = 0; c < nkp; c++) srow[c] = 0.0f;
@@ -77,7 +88,7 @@ static void scores_scalar(const attn_scratch *s, int d, int nqp, int nkp) {
 }
 
 #ifdef VIDI_HAVE_X86
-VIDI_AVX2 static void scores_avx2(const attn_scratch *s, int d, int nqp, int nkp) {
+VIDI_AVX2 static void scores_avx2(const attn_block *s, int d, int nqp, int nkp) {
     for (int r = 0; r < nqp; r += 4) {
         const float *q0 = s->qs + r * d;
         for (int c = 0; c < nkp; c += 16) {
@@ -118,7 +129,7 @@ VIDI_AVX2 static void scores_avx2(const attn_scratch *s, int d, int nqp, int nkp
 
 /* ---- online softmax update of one tile: S -> P, rescale acc ---- */
 
-static void online_softmax_scalar(const attn_scratch *s, int dp, int nqp, int nk) {
+static void online_softmax_scalar(const attn_block *s, int dp, int nqp, int nk) {
     for (int r = 0; r < nqp; r++) {
         float *p = s->s + r * KB;
         float tile_max = p[0];
@@ -138,7 +149,7 @@ static void online_softmax_scalar(const attn_scratch *s, int dp, int nqp, int nk
 }
 
 #ifdef VIDI_HAVE_X86
-VIDI_AVX2 static void online_softmax_avx2(const attn_scratch *s, int dp, int nqp, int nk) {
+VIDI_AVX2 static void online_softmax_avx2(const attn_block *s, int dp, int nqp, int nk) {
     for (int r = 0; r < nqp; r++) {
         float *p = s->s + r * KB;
         __m256 vmax = _mm256_set1_ps(-INFINITY);
@@ -173,7 +184,7 @@ VIDI_AVX2 static void online_softmax_avx2(const attn_scratch *s, int dp, int nqp
 
 /* ---- acc += P V over a tile ---- */
 
-static void pv_scalar(const attn_scratch *s, int dp, int nqp, int nk) {
+static void pv_scalar(const attn_block *s, int dp, int nqp, int nk) {
     for (int r = 0; r < nqp; r++) {
         const float *p = s->s + r * KB;
         float *acc = s->acc + r * dp;
@@ -188,7 +199,7 @@ static void pv_scalar(const attn_scratch *s, int dp, int nqp, int nk) {
 #ifdef VIDI_HAVE_X86
 /* Two query rows x 32 dims = 8 accumulators, enough independent FMAs to
  * cover their latency; leftover 8-wide column chunks take a 2x8 block. */
-VIDI_AVX2 static void pv_avx2(const attn_scratch *s, int dp, int nqp, int nk) {
+VIDI_AVX2 static void pv_avx2(const attn_block *s, int dp, int nqp, int nk) {
     for (int r = 0; r < nqp; r += 2) {
         const float *p0 = s->s + r * KB, *p1 = p0 + KB;
         float *acc0 = s->acc + r * dp, *acc1 = acc0 + dp;
@@ -241,11 +252,11 @@ static void attention_task(void *arg, int task, int n_tasks, int thread) {
     const attn_job *j = arg;
     const vidi_attn_layout *L = j->lay;
     const int d = L->head_dim, dp = j->dp;
-    const int qblock = task % j->n_qblocks;
-    const int bh = task / j->n_qblocks;
+    const int chunk = task % j->n_chunks;
+    const int bh = task / j->n_chunks;
     const int b = bh / L->heads, h = bh % L->heads;
-    const int i0 = qblock * QB;
-    const int nq = L->q_len - i0 < QB ? L->q_len - i0 : QB;
+    const int i0 = chunk * j->chunk;
+    const int nq = L->q_len - i0 < j->chunk ? L->q_len - i0 : j->chunk;
     const int nqp = (nq + 3) & ~3;
     attn_scratch s = scratch_for(j, thread);
 
@@ -273,17 +284,21 @@ static void attention_task(void *arg, int task, int n_tasks, int thread) {
         }
         for (int dd = 0; dd < d; dd++)
             for (int c = nk; c < nkp; c++) s.kt[dd * KB + c] = 0.0f;
+        for (int r0 = 0; r0 < nqp; r0 += QB) {
+            const int rows = nqp - r0 < QB ? nqp - r0 : QB;
+            const attn_block blk = {s.qs + r0 * d, s.acc + r0 * dp, s.m + r0, s.l + r0, s.s, s.kt, s.vp};
 #ifdef VIDI_HAVE_X86
-        if (j->simd) {
-            scores_avx2(&s, d, nqp, nkp);
-            online_softmax_avx2(&s, dp, nqp, nk);
-            pv_avx2(&s, dp, nqp, nk);
-            continue;
-        }
+            if (j->simd) {
+                scores_avx2(&blk, d, rows, nkp);
+                online_softmax_avx2(&blk, dp, rows, nk);
+                pv_avx2(&blk, dp, rows, nk);
+                continue;
+            }
 #endif
-        scores_scalar(&s, d, nqp, nkp);
-        online_softmax_scalar(&s, dp, nqp, nk);
-        pv_scalar(&s, dp, nqp, nk);
+            scores_scalar(&blk, d, rows, nkp);
+            online_softmax_scalar(&blk, dp, rows, nk);
+            pv_scalar(&blk, dp, rows, nk);
+        }
     }
 
     float *obase = j->out + b * L->o_batch + h * L->o_head + (int64_t)i0 * L->o_tok;
@@ -307,14 +322,22 @@ vidi_status vidi_cpu_attention(vidi_be *be, float *out, const float *q, const fl
     j.v = v;
     j.lay = layout;
     j.scale = scale;
-    j.n_qblocks = (layout->q_len + QB - 1) / QB;
     j.dp = (layout->head_dim + 7) & ~7;
     j.simd = vidi_cpu_simd_enabled();
-    int64_t n_tasks = (int64_t)layout->batch * layout->heads * j.n_qblocks;
-    if (n_tasks > INT32_MAX)
-        return vidi_set_error(VIDI_ERR_ARG, "attention: %lld (batch, head, query-block) tasks is too many",
-                              (long long)n_tasks);
     const int threads = vidi_cpu_threads(be);
+    /* Split a head's queries only as far as needed for ~2 tasks per thread:
+     * every split packs the same K and V tiles again. */
+    const int64_t heads_total = (int64_t)layout->batch * layout->heads;
+    int64_t splits = (2 * (int64_t)threads + heads_total - 1) / heads_total;
+    const int64_t min_splits = (layout->q_len + QCHUNK - 1) / QCHUNK;
+    if (splits < min_splits) splits = min_splits;
+    if (splits > layout->q_len) splits = layout->q_len;
+    j.chunk = (int)((layout->q_len + splits - 1) / splits);
+    j.n_chunks = (layout->q_len + j.chunk - 1) / j.chunk;
+    int64_t n_tasks = heads_total * j.n_chunks;
+    if (n_tasks > INT32_MAX)
+        return vidi_set_error(VIDI_ERR_ARG, "attention: %lld (batch, head, query-chunk) tasks is too many",
+                              (long long)n_tasks);
     j.scratch_per_thread = scratch_floats(layout->head_dim, j.dp);
     /* 64-byte aligned so the packed tiles take aligned loads. */
     j.scratch = aligned_alloc(64, (size_t)threads * j.scratch_per_thread * sizeof(float));
