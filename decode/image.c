@@ -3,6 +3,8 @@
  * libswscale converts whatever pixel format comes out to packed RGB. */
 #include "vidi/image.h"
 
+#include "decode/jpeg_color.h"
+
 #include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -26,8 +28,19 @@ static vidi_status convert_to_rgb(const char *path, const AVFrame *frame, vidi_i
     int w = frame->width, h = frame->height;
     if (w <= 0 || h <= 0 || (int64_t)w * h > VIDI_IMAGE_MAX_PIXELS)
         return vidi_set_error(VIDI_ERR_DECODE, "%s: unsupported image size %dx%d", path, w, h);
+    if (frame->format == AV_PIX_FMT_YUVJ420P) {
+        /* JPEG: follow libjpeg exactly (see jpeg_color.c). */
+        uint8_t *rgb = malloc((size_t)w * h * 3);
+        if (!rgb || vidi_yuvj420_to_rgb(frame->data[0], frame->linesize[0], frame->data[1], frame->data[2],
+                                        frame->linesize[1], w, h, rgb) != 0) {
+            free(rgb);
+            return vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory for %dx%d image", path, w, h);
+        }
+        out->width = w, out->height = h, out->rgb = rgb;
+        return VIDI_OK;
+    }
     struct SwsContext *sws = sws_getContext(w, h, (enum AVPixelFormat)frame->format, w, h,
-                                            AV_PIX_FMT_RGB24, SWS_POINT | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
+                                            AV_PIX_FMT_RGB24, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP,
                                             NULL, NULL, NULL);
     if (!sws)
         return vidi_set_error(VIDI_ERR_DECODE, "%s: cannot convert pixel format %s to RGB", path,

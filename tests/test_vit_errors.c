@@ -2,6 +2,7 @@
  * the file or tensor and the reason; nothing crashes (this also runs under
  * ASan/UBSan). Broken checkpoints are made from the golden timm and HF
  * fixtures in a temporary directory. */
+#include <libavutil/log.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,7 @@ static void test_images(void) {
 }
 
 int main(void) {
+    av_log_set_level(AV_LOG_QUIET);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/vidi-test-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     if (vidi_backend_create("cpu", 1, &be) != VIDI_OK) {
