@@ -1,0 +1,73 @@
+/* Private to decode/: state of the FFmpeg backend, shared by ffmpeg_open.c
+ * (open, I/O, timeouts, metadata, packet index) and ffmpeg_read.c (decode,
+ * seek, convert). */
+#ifndef VIDI_DECODE_FFMPEG_H
+#define VIDI_DECODE_FFMPEG_H
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+
+#include "decode/decoder.h"
+
+typedef struct ff_memory {
+    const uint8_t *data;
+    size_t size, pos;
+} ff_memory;
+
+typedef struct ff_decoder {
+    vidi_decoder *dec; /* owner: label, params, info, lost */
+    AVFormatContext *fmt;
+    AVIOContext *avio; /* custom in-memory I/O, NULL for files and URLs */
+    ff_memory mem;
+    AVCodecContext *codec;
+    AVPacket *pkt;
+    AVFrame *frame;   /* scratch for the decode loop */
+    AVFrame *pending; /* decoded but not handed out yet */
+    int has_pending;
+    int stream;
+    AVRational tb;
+    int64_t origin_ts; /* stream timestamp that is 0 s */
+    int64_t deadline_us;
+    int network;
+    int draining;
+    int64_t decode_errors;
+
+    /* Packet index in presentation order (built once, demux only). */
+    int indexed;       /* 1: ts/key valid; 0: frames numbered by counting from the start */
+    int64_t *ts;
+    uint8_t *key;
+    uint8_t *lost_mark;
+    int64_t n_ts;
+
+    /* Position: index of the last frame the decode loop handed out, and
+     * whether decoding is contiguous from a known position (no seek since). */
+    int64_t last_out;
+    int contiguous;
+    int64_t seq_count; /* unindexed: frames handed out since the start */
+
+    struct SwsContext *sws;
+    int sws_key[6];
+    uint8_t *tmp;
+    size_t tmp_size;
+    int rotation;
+} ff_decoder;
+
+/* Sets the interrupt deadline timeout_s from now (before each blocking call). */
+void ff_arm(ff_decoder *ff);
+/* "LABEL: what: <FFmpeg reason>" with a status chosen from the error code. */
+vidi_status ff_fail(ff_decoder *ff, vidi_status status, const char *what, int averr);
+/* Seeks so that decoding restarts at or before timestamp ts (stream tb). */
+vidi_status ff_seek(ff_decoder *ff, int64_t ts);
+/* 1: a frame in `out`; 0: end of stream; <0: fatal (vidi_last_error set). */
+int ff_decode_frame(ff_decoder *ff, AVFrame *out);
+/* Index of a decoded frame: from the packet index, or by counting. */
+int64_t ff_frame_index(ff_decoder *ff, const AVFrame *f);
+double ff_frame_seconds(const ff_decoder *ff, const AVFrame *f);
+vidi_status ff_convert(ff_decoder *ff, const AVFrame *f, int64_t index, vidi_frame *out);
+
+void ff_close(vidi_decoder *dec);
+
+extern const vidi_decoder_ops vidi_ffmpeg_ops;
+
+#endif
