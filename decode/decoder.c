@@ -141,6 +141,8 @@ void vidi_decoder_close(vidi_decoder *dec) {
 
 const vidi_video_info *vidi_decoder_info(const vidi_decoder *dec) { return &dec->info; }
 
+const char *vidi_decoder_input(const vidi_decoder *dec) { return dec->label; }
+
 int64_t vidi_decoder_frames_lost(const vidi_decoder *dec) { return dec->lost; }
 
 vidi_status vidi_decoder_count_frames(vidi_decoder *dec, int64_t *count) {

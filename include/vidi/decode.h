@@ -95,6 +95,8 @@ vidi_status vidi_decoder_open_memory(const void *data, size_t size, const char *
 void vidi_decoder_close(vidi_decoder *dec);
 
 const vidi_video_info *vidi_decoder_info(const vidi_decoder *dec);
+/* The url or memory label the decoder was opened with (for messages). */
+const char *vidi_decoder_input(const vidi_decoder *dec);
 
 /* Exact number of frames. FFmpeg: reads the packet index once (demux only,
  * no decoding) and caches it; info->frame_count becomes exact. GStreamer:
