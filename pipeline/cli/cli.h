@@ -12,6 +12,8 @@
 
 int cmd_classify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_frames(int argc, char **argv);
 
 /* "vidi CMD: message" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -20,6 +22,12 @@ void cli_library_error(const char *cmd);
 
 /* Strict integer option parsing: the whole string, within [lo, hi]. */
 int cli_parse_int(const char *cmd, const char *option, const char *text, int lo, int hi, int *out);
+
+/* --decoder NAME and --timeout SEC of the video commands (probe, frames):
+ * 0, or the exit code after printing the error. */
+struct vidi_decoder_params;
+int cli_decoder_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
+int cli_timeout_option(const char *cmd, const char *text, struct vidi_decoder_params *p);
 
 /* Creates the backend named by --backend with --threads; prints on failure. */
 vidi_backend *cli_backend(const char *cmd, const char *name, int threads);
