@@ -14,6 +14,7 @@ int cmd_classify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 
 /* "vidi CMD: message" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,6 +19,7 @@ static const char usage[] =
     "  bench      time the model's forward pass on a fixed random input\n"
     "  probe      show a video's metadata (duration, frames, fps, size, codec, rotation)\n"
     "  frames     write chosen or sampled frames of a video as PNGs\n"
+    "  synth      render a synthetic action dataset (SSv2 or Kinetics layout)\n"
     "\n"
     "Run 'vidi COMMAND --help' for a command's options.\n";
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "probe")) return cmd_probe(argc - 1, argv + 1);
     if (!strcmp(cmd, "frames")) return cmd_frames(argc - 1, argv + 1);
+    if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     fprintf(stderr, "vidi: unknown command '%s' (see 'vidi --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }
