@@ -67,6 +67,7 @@ static vidi_status host_synchronize(const vidi_backend *be) {
 
 static void host_destroy(vidi_backend *be) {
     if (!be) return;
+    vidi_cpu_scratch_release(be);
     vidi_threadpool_destroy(be->pool);
     free(be);
 }

@@ -340,11 +340,10 @@ vidi_status vidi_cpu_attention(vidi_be *be, float *out, const float *q, const fl
                               (long long)n_tasks);
     j.scratch_per_thread = scratch_floats(layout->head_dim, j.dp);
     /* 64-byte aligned so the packed tiles take aligned loads. */
-    j.scratch = aligned_alloc(64, (size_t)threads * j.scratch_per_thread * sizeof(float));
+    j.scratch = vidi_cpu_scratch(be, VIDI_CPU_SCRATCH_ATTENTION, (size_t)threads * j.scratch_per_thread);
     if (!j.scratch)
         return vidi_set_error(VIDI_ERR_NOMEM, "attention: out of memory for scratch (head_dim %d)",
                               layout->head_dim);
     vidi_threadpool_run(vidi_cpu_pool(be), (int)n_tasks, attention_task, &j);
-    free(j.scratch);
     return VIDI_OK;
 }

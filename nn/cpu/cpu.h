@@ -27,6 +27,15 @@ void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t 
 void vidi_cpu_bias_act(vidi_be *be, float *out, int64_t rows, int64_t cols, int64_t ld,
                        const float *bias, vidi_act act);
 
+/* Grow-only scratch memory owned by the backend (64-byte aligned), one slot
+ * per op family, so the steady state of a forward allocates nothing. NULL
+ * with vidi_last_error set when out of memory. A backend runs one op at a
+ * time: ops are issued from one thread (one backend per stream). */
+enum { VIDI_CPU_SCRATCH_ATTENTION = 0, VIDI_CPU_SCRATCH_PATCH_EMBED, VIDI_CPU_SCRATCH_SLOTS };
+float *vidi_cpu_scratch(vidi_be *be, int slot, size_t floats);
+/* Frees the scratch; called when the backend is destroyed. */
+void vidi_cpu_scratch_release(vidi_backend *be);
+
 static inline vidi_threadpool *vidi_cpu_pool(vidi_be *be) { return be ? be->pool : (vidi_threadpool *)0; }
 static inline int vidi_cpu_threads(vidi_be *be) { return be && be->pool ? vidi_threadpool_size(be->pool) : 1; }
 

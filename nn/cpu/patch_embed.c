@@ -43,9 +43,9 @@ vidi_status vidi_cpu_patch_embed(vidi_be *be, float *out, const float *video, co
     if (st != VIDI_OK) return st;
     const int64_t n_tokens = (int64_t)(l->frames / l->patch_t) * (l->height / l->patch_h) * (l->width / l->patch_w);
     const int64_t k = (int64_t)l->channels * l->patch_t * l->patch_h * l->patch_w;
-    /* One buffer per call: patch embedding runs once per clip, and the
-     * buffer is the size of the video itself. */
-    float *cols = malloc((size_t)(n_tokens * k) * sizeof *cols);
+    /* The patch matrix is the size of the input itself; the backend keeps it
+     * between calls. */
+    float *cols = vidi_cpu_scratch(be, VIDI_CPU_SCRATCH_PATCH_EMBED, (size_t)(n_tokens * k));
     if (!cols)
         return vidi_set_error(VIDI_ERR_NOMEM, "patch_embed: out of memory for %lld x %lld patches",
                               (long long)n_tokens, (long long)k);
@@ -54,7 +54,6 @@ vidi_status vidi_cpu_patch_embed(vidi_be *be, float *out, const float *video, co
     if (n_tasks > n_tokens) n_tasks = n_tokens;
     vidi_threadpool_run(vidi_cpu_pool(be), (int)n_tasks, im2col_task, &j);
     vidi_cpu_sgemm_nt(n_tokens, l->hidden, k, cols, k, weight, k, out, l->out_row_stride);
-    free(cols);
     vidi_cpu_bias_act(be, out, n_tokens, l->hidden, l->out_row_stride, bias, VIDI_ACT_NONE);
     return VIDI_OK;
 }
