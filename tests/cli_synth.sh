@@ -139,5 +139,16 @@ if [ "$(cat "$tmp/probe")" = "mjpeg,96,64,9" ]; then ok; else bad "ffprobe 2.avi
 expect 0 "ssv2 h264 run" -- "$vidi" synth --out "$tmp/h264" --codec h264 --clips 1 "${small[@]}"
 if [ -f "$tmp/h264/1.mp4" ] && [ -z "$(find "$tmp/ssv2" "$tmp/kin" "$tmp/mjpeg" "$tmp/h264" -name '*.tmp')" ]; then ok; else bad "h264 clip missing or .tmp left"; fi
 
+# The committed samples (tools/make_sample_clips.sh) decode as documented.
+for clip in samples/clips/ssv2-vp9/1.webm samples/clips/ssv2-mjpeg/1.avi \
+            "$(find samples/clips/kinetics-h264 -name '*.mp4' | LC_ALL=C sort | head -n1)"; do
+  ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=width,height,nb_read_frames \
+    -of csv=p=0 "$clip" >"$tmp/probe" 2>&1
+  if [ "$(cat "$tmp/probe")" = "160,120,16" ]; then ok; else bad "sample $clip: $(cat "$tmp/probe")"; fi
+done
+for f in ssv2-vp9/labels.json ssv2-vp9/train.json ssv2-vp9/validation.json kinetics-h264/train.csv kinetics-h264/val.csv; do
+  if [ -s "samples/clips/$f" ]; then ok; else bad "samples/clips/$f missing"; fi
+done
+
 echo "cli_synth: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
