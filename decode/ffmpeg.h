@@ -45,6 +45,11 @@ typedef struct ff_decoder {
     int64_t last_out;
     int contiguous;
     int64_t seq_count; /* unindexed: frames handed out since the start */
+    /* While decoding forward to a target: packets before this timestamp
+     * are decoded only if other frames reference them (AVDISCARD_NONREF),
+     * which is what makes sparse sampling cheaper than decoding everything.
+     * AV_NOPTS_VALUE: off. */
+    int64_t skip_before;
 
     struct SwsContext *sws;
     int sws_key[6];

@@ -273,6 +273,7 @@ static vidi_status ff_alloc(vidi_decoder *dec, ff_decoder **out) {
     if (!ff) return vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory", dec->label);
     ff->dec = dec;
     ff->last_out = -1;
+    ff->skip_before = AV_NOPTS_VALUE;
     dec->impl = ff;
     dec->ops = &vidi_ffmpeg_ops;
     ff->fmt = avformat_alloc_context();

@@ -45,6 +45,10 @@ int ff_decode_frame(ff_decoder *ff, AVFrame *out) {
             continue;
         }
         if (ff->pkt->stream_index == ff->stream) {
+            if (ff->skip_before != AV_NOPTS_VALUE) {
+                int64_t ts = ff->pkt->pts != AV_NOPTS_VALUE ? ff->pkt->pts : ff->pkt->dts;
+                ff->codec->skip_frame = ts != AV_NOPTS_VALUE && ts < ff->skip_before ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+            }
             err = avcodec_send_packet(ff->codec, ff->pkt);
             if (err < 0 && err != AVERROR(EAGAIN)) {
                 ff->decode_errors++;
@@ -148,10 +152,13 @@ vidi_status ff_convert(ff_decoder *ff, const AVFrame *f, int64_t index, vidi_fra
     enum AVPixelFormat src_fmt = unjpeg((enum AVPixelFormat)f->format, &full);
     int cs = sws_colorspace(f->colorspace);
     int key[6] = {w, h, (int)src_fmt, sw, sh, full * 16 + cs};
-    struct SwsContext *sws = sws_getCachedContext(ff->sws, w, h, src_fmt, sw, sh, AV_PIX_FMT_RGB24,
-                                                  sws_flags(ff->dec->params.resample) | SWS_ACCURATE_RND |
-                                                      SWS_FULL_CHR_H_INT,
-                                                  NULL, NULL, NULL);
+    /* Full-resolution output gets exact rounding and interpolated chroma;
+     * a downscale (the sampler's usual case) averages both away, so it
+     * takes swscale's fast path, as ffmpeg's scale filter does. */
+    int flags = sws_flags(ff->dec->params.resample);
+    if ((int64_t)sw * sh >= (int64_t)w * h) flags |= SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+    struct SwsContext *sws = sws_getCachedContext(ff->sws, w, h, src_fmt, sw, sh, AV_PIX_FMT_RGB24, flags, NULL,
+                                                  NULL, NULL);
     if (!sws)
         return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s to RGB", label,
                               av_get_pix_fmt_name((enum AVPixelFormat)f->format));
@@ -200,12 +207,15 @@ static void mark_lost(ff_decoder *ff, int64_t from, int64_t to) {
 static int next_decoded(ff_decoder *ff, AVFrame *f, int64_t *index) {
     int got = ff_decode_frame(ff, f);
     if (got <= 0) {
-        if (got == 0 && ff->contiguous && ff->indexed) mark_lost(ff, ff->last_out + 1, ff->n_ts - 1);
+        if (got == 0 && ff->contiguous && ff->indexed && ff->skip_before == AV_NOPTS_VALUE)
+            mark_lost(ff, ff->last_out + 1, ff->n_ts - 1);
         if (got == 0 && !ff->indexed && ff->decode_errors > ff->dec->lost) ff->dec->lost = ff->decode_errors;
         return got;
     }
     int64_t i = ff_frame_index(ff, f);
-    if (ff->indexed && ff->contiguous && i > ff->last_out + 1) mark_lost(ff, ff->last_out + 1, i - 1);
+    /* Gaps are lost frames, unless frames were skipped on purpose. */
+    if (ff->indexed && ff->contiguous && i > ff->last_out + 1 && ff->skip_before == AV_NOPTS_VALUE)
+        mark_lost(ff, ff->last_out + 1, i - 1);
     if (ff->indexed && ff->contiguous && i <= ff->last_out) i = ff->last_out + 1; /* duplicate timestamp */
     ff->last_out = i;
     ff->contiguous = 1;
@@ -258,6 +268,7 @@ static vidi_status read_indexed(ff_decoder *ff, int64_t t, vidi_frame *out) {
             kf = attempt >= MAX_SEEK_RETRIES ? 0 : keyframe_at_or_before(ff, kf - 1);
         }
     }
+    ff->skip_before = ff->ts[t];
     for (;;) {
         int got = next_decoded(ff, ff->frame, &i);
         if (got < 0) { st = VIDI_ERR_IO; goto done; }
@@ -293,6 +304,8 @@ static vidi_status read_indexed(ff_decoder *ff, int64_t t, vidi_frame *out) {
         goto done;
     }
 done:
+    ff->skip_before = AV_NOPTS_VALUE;
+    ff->codec->skip_frame = AVDISCARD_DEFAULT;
     av_frame_free(&cand);
     return st;
 }

@@ -220,7 +220,7 @@ static void test_formats(void) {
         {DIR "hevc_10bit.mp4", "hevc", "yuv420p10le", 10},
         {DIR "yuvj_mjpeg.avi", "mjpeg", "yuvj420p", 8},
     };
-    vidi_frame ref;
+    vidi_frame ref = {0};
     int have_ref = 0;
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         vidi_decoder *dec = open_video(cases[k].file, NULL);
@@ -237,7 +237,6 @@ static void test_formats(void) {
             /* Same testsrc2 picture in every file: a 10-bit or full-range
              * mix-up moves the mean brightness far more than coding noise. */
             if (!have_ref) {
-                vidi_frame_free(&ref);
                 ref = seq[0];
                 seq[0].rgb = NULL;
                 have_ref = 1;

@@ -20,6 +20,14 @@
 #define MEDIAN_DIFF_BOUND 3
 #define MEAN_DIFF_BOUND 10.0
 
+/* GStreamer and GLib keep a few one-time allocations (GLib's constructor,
+ * gst-libav's plugin thread) that LeakSanitizer reports at exit; they are
+ * not vidi's. Read by LSan in the sanitizer build, unused otherwise. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) {
+    return "leak:libglib-2.0.so\nleak:libgstlibav.so\nleak:libgstreamer-1.0.so\nleak:libgobject-2.0.so\n";
+}
+
 static int decode_all(const char *path, vidi_decoder_backend backend, int shorter, vidi_frame *frames) {
     vidi_decoder_params p = vidi_decoder_default_params();
     p.backend = backend;
@@ -52,7 +60,13 @@ static double mean_abs_diff(const vidi_frame *a, const vidi_frame *b, int *media
     return s / (double)n;
 }
 
+/* Downscaled, the two scalers (videoscale, swscale) filter differently too. */
+#define SCALED_MEAN_DIFF_BOUND 16.0
+#define SCALED_MEDIAN_DIFF_BOUND 8
+
 static void parity(const char *path, int shorter) {
+    double mean_bound = shorter ? SCALED_MEAN_DIFF_BOUND : MEAN_DIFF_BOUND;
+    int median_bound = shorter ? SCALED_MEDIAN_DIFF_BOUND : MEDIAN_DIFF_BOUND;
     static vidi_frame ff[MAX_FRAMES], gs[MAX_FRAMES];
     int nf = decode_all(path, VIDI_DECODER_FFMPEG, shorter, ff);
     int ng = decode_all(path, VIDI_DECODER_GST, shorter, gs);
@@ -71,7 +85,7 @@ static void parity(const char *path, int shorter) {
             if (median > worst_median) worst_median = median;
         }
     }
-    CHECK_MSG(worst < MEAN_DIFF_BOUND && worst_median <= MEDIAN_DIFF_BOUND,
+    CHECK_MSG(worst < mean_bound && worst_median <= median_bound,
               "%s: |ffmpeg - gst| mean up to %.2f, median up to %d", path, worst, worst_median);
     for (int i = 0; i < nf; i++) vidi_frame_free(&ff[i]);
     for (int i = 0; i < ng; i++) vidi_frame_free(&gs[i]);
