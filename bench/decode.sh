@@ -7,10 +7,11 @@
 # Each number is the best of 3 runs. The clip is generated into /tmp.
 set -euo pipefail
 build=${1:-build}
-clip=/tmp/vidi_bench_1080p.mp4
+gop=${VIDI_BENCH_GOP:-30}   # keyframe interval of the generated clip (frames)
+clip=/tmp/vidi_bench_1080p_g$gop.mp4
 if [ ! -f "$clip" ]; then
   ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 10 \
-    -c:v libx264 -preset veryfast -g 30 -pix_fmt yuv420p "$clip"
+    -c:v libx264 -preset veryfast -g "$gop" -pix_fmt yuv420p "$clip"
 fi
 bin=/tmp/vidi_bench_decode
 gst_pc=""
@@ -21,7 +22,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/decode.c "$build/libvidi.a" -o "$b
 
 best() { sort -n | head -n 1; }
 frames=$(ffprobe -v error -count_packets -select_streams v -show_entries stream=nb_read_packets -of csv=p=0 "$clip")
-echo "clip: $clip ($frames frames, 1920x1080, H.264 veryfast, keyframe every 30 frames)"
+echo "clip: $clip ($frames frames, 1920x1080, H.264 veryfast, keyframe every $gop frames)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 
 ff=$(for i in 1 2 3; do
