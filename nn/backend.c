@@ -122,9 +122,9 @@ vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **
         return vidi_wrap_error(st, "backend 'cpu'");
     }
     be->n_threads = vidi_threadpool_size(be->pool);
-    /* Our workers sleep while BLAS runs and BLAS threads are idle while our
-     * kernels run, so capping BLAS at n_threads keeps at most n_threads busy. */
-    vidi_cpu_blas_set_threads(be->n_threads);
+    /* vidi's pool partitions every GEMM itself (nn/cpu/linear.c), so BLAS
+     * runs single-threaded inside each worker: one thread team, never two. */
+    vidi_cpu_blas_set_threads(1);
     *out = be;
     return VIDI_OK;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/attention_gemm.h"
 #include "nn/cpu/cpu.h"
 #include "nn/cpu/simd.h"
 #include "nn/ref/ops_check.h"
@@ -315,6 +316,8 @@ vidi_status vidi_cpu_attention(vidi_be *be, float *out, const float *q, const fl
     vidi_status st = vidi_check_attention(out, q, k, v, layout, scale);
     if (st != VIDI_OK) return st;
     if (layout->batch == 0 || layout->heads == 0 || layout->q_len == 0) return VIDI_OK;
+    if (vidi_cpu_attention_gemm_applies(layout, vidi_cpu_simd_enabled()))
+        return vidi_cpu_attention_gemm(be, out, q, k, v, layout, scale);
     attn_job j;
     j.out = out;
     j.q = q;

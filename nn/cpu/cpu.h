@@ -22,6 +22,16 @@ const char *vidi_cpu_blas_name(void);
 void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                        int64_t ldb, float *c, int64_t ldc);
 
+/* c = act(a * b^T + bias), the GEMM split by output columns over be's pool,
+ * each slice one single-threaded sgemm plus its epilogue (see linear.c). */
+void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                            const float *b, int64_t ldb, float *c, int64_t ldc, const float *bias, vidi_act act);
+
+/* Single-threaded c = a * op(b) + beta * c (row-major): op(b) = b^T [n, k]
+ * when b_normal is 0, b [k, n] when 1. For kernels that run inside pool tasks. */
+void vidi_cpu_sgemm(int b_normal, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float beta, float *c, int64_t ldc);
+
 /* out[r*ld + c] = act(out[r*ld + c] + bias[c]) for r < rows, c < cols; bias
  * may be NULL. Parallel over rows on be->pool. */
 void vidi_cpu_bias_act(vidi_be *be, float *out, int64_t rows, int64_t cols, int64_t ld,

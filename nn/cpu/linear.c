@@ -1,9 +1,12 @@
-/* Fast linear: one BLAS sgemm, then one fused pass for bias + activation.
+/* Fast linear: BLAS sgemm, then bias + activation on the tile just written.
  *
- * BLAS runs on the calling thread with its own threads (capped at the
- * backend's n_threads by vidi_cpu_blas_set_threads); our pool sleeps
- * meanwhile, and only the memory-bound epilogue runs on the pool. BLAS is
- * never called from a pool worker, which would nest two thread teams. */
+ * vidi's pool owns the cores: each worker runs a single-threaded sgemm on its
+ * own slice of output columns (a slice of the weight rows) and applies the
+ * epilogue to that slice while it is still in cache. BLAS is told to use one
+ * thread (vidi_cpu_blas_set_threads(1) at backend creation), so the two
+ * thread teams never nest or compete. At ViT shapes (197 rows) this beats
+ * OpenBLAS's own threading, whose per-call fork/join and spin-waits cost
+ * 10-15% on a 2-core machine (docs/perf.md). */
 #include "nn/cpu/cpu.h"
 #include "nn/ref/ops_check.h"
 
@@ -36,13 +39,58 @@ void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t 
                 (int)ldb, 0.0f, c, (int)ldc);
 }
 
+/* Columns per task are a multiple of this so slices keep BLAS's N blocking
+ * aligned and stay cache-line aligned in the output. */
+#define GEMM_COLUMN_ALIGN 16
+/* Below this many multiply-adds a single call is cheaper than a fork/join. */
+#define GEMM_PARALLEL_MIN_MACS (1 << 21)
+
+typedef struct gemm_job {
+    vidi_be *be;
+    const float *a, *b, *bias;
+    float *c;
+    int64_t m, n, k, lda, ldb, ldc, step;
+    vidi_act act;
+} gemm_job;
+
+static void gemm_task(void *arg, int task, int n_tasks, int thread) {
+    (void)n_tasks;
+    (void)thread;
+    const gemm_job *j = arg;
+    int64_t n0 = (int64_t)task * j->step, n1 = n0 + j->step < j->n ? n0 + j->step : j->n;
+    if (n0 >= n1) return;
+    vidi_cpu_sgemm_nt(j->m, n1 - n0, j->k, j->a, j->lda, j->b + n0 * j->ldb, j->ldb, j->c + n0, j->ldc);
+    /* Inside a pool task this runs inline, on the slice just computed. */
+    vidi_cpu_bias_act(j->be, j->c + n0, j->m, n1 - n0, j->ldc, j->bias ? j->bias + n0 : NULL, j->act);
+}
+
+void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                            const float *b, int64_t ldb, float *c, int64_t ldc, const float *bias, vidi_act act) {
+    int threads = vidi_cpu_threads(be);
+    if (threads <= 1 || m * n * k < GEMM_PARALLEL_MIN_MACS || n < 2 * GEMM_COLUMN_ALIGN) {
+        vidi_cpu_sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
+        vidi_cpu_bias_act(be, c, m, n, ldc, bias, act);
+        return;
+    }
+    int64_t step = (n + threads - 1) / threads;
+    step = (step + GEMM_COLUMN_ALIGN - 1) / GEMM_COLUMN_ALIGN * GEMM_COLUMN_ALIGN;
+    int n_tasks = (int)((n + step - 1) / step);
+    gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, step, act};
+    vidi_threadpool_run(vidi_cpu_pool(be), n_tasks, gemm_task, &j);
+}
+
+void vidi_cpu_sgemm(int b_normal, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float beta, float *c, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, b_normal ? CblasNoTrans : CblasTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 vidi_status vidi_cpu_linear(vidi_be *be, float *out, const float *in, const float *weight,
                             const float *bias, int64_t rows, int64_t in_f, int64_t out_f, vidi_act act) {
     vidi_status st = vidi_check_linear(out, in, weight, rows, in_f, out_f, act);
     if (st != VIDI_OK || rows == 0) return st;
     /* weight is [out_f, in_f] (PyTorch layout), so B = weight^T is a Trans
      * operand and no copy is needed. */
-    vidi_cpu_sgemm_nt(rows, out_f, in_f, in, in_f, weight, in_f, out, out_f);
-    vidi_cpu_bias_act(be, out, rows, out_f, out_f, bias, act);
+    vidi_cpu_gemm_bias_act(be, rows, out_f, in_f, in, in_f, weight, in_f, out, out_f, bias, act);
     return VIDI_OK;
 }

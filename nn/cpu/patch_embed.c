@@ -53,7 +53,7 @@ vidi_status vidi_cpu_patch_embed(vidi_be *be, float *out, const float *video, co
     int64_t n_tasks = vidi_cpu_threads(be) * 2;
     if (n_tasks > n_tokens) n_tasks = n_tokens;
     vidi_threadpool_run(vidi_cpu_pool(be), (int)n_tasks, im2col_task, &j);
-    vidi_cpu_sgemm_nt(n_tokens, l->hidden, k, cols, k, weight, k, out, l->out_row_stride);
-    vidi_cpu_bias_act(be, out, n_tokens, l->hidden, l->out_row_stride, bias, VIDI_ACT_NONE);
+    vidi_cpu_gemm_bias_act(be, n_tokens, l->hidden, k, cols, k, weight, k, out, l->out_row_stride, bias,
+                           VIDI_ACT_NONE);
     return VIDI_OK;
 }
