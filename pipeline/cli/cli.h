@@ -15,6 +15,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 /* "vidi CMD: message" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -29,6 +30,23 @@ int cli_parse_int(const char *cmd, const char *option, const char *text, int lo,
 struct vidi_decoder_params;
 int cli_decoder_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
 int cli_timeout_option(const char *cmd, const char *text, struct vidi_decoder_params *p);
+
+/* --views TxS: T temporal clips (1..64) x S spatial crops (1 or 3);
+ * 0, or -1 after printing the error. */
+int cli_parse_views(const char *cmd, const char *text, int *t, int *s);
+
+/* Progress on stderr for long loops: a bar with rate and ETA, only when
+ * stderr is a terminal (logs and pipes stay clean for errors and JSON). */
+typedef struct cli_progress {
+    const char *cmd, *unit;
+    int total, tty, drawn, quiet;
+    double start;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *cmd, const char *unit, int total);
+void cli_progress_update(cli_progress *p, int done);
+/* Ends a half-drawn bar line so that an error message starts on its own line. */
+void cli_progress_break(cli_progress *p);
+double cli_progress_elapsed(const cli_progress *p);
 
 /* Creates the backend named by --backend with --threads; prints on failure. */
 vidi_backend *cli_backend(const char *cmd, const char *name, int threads);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pipeline/cli/cli.h"
 #include "vidi/status.h"
@@ -20,6 +22,7 @@ static const char usage[] =
     "  probe      show a video's metadata (duration, frames, fps, size, codec, rotation)\n"
     "  frames     write chosen or sampled frames of a video as PNGs\n"
     "  synth      render a synthetic action dataset (SSv2 or Kinetics layout)\n"
+    "  sample     decode and sample videos into clip tensors (training data)\n"
     "\n"
     "Run 'vidi COMMAND --help' for a command's options.\n";
 
@@ -44,6 +47,49 @@ int cli_parse_int(const char *cmd, const char *option, const char *text, int lo,
     *out = (int)v;
     return 0;
 }
+
+int cli_parse_views(const char *cmd, const char *text, int *t, int *s) {
+    int a, b;
+    char tail;
+    if (sscanf(text, "%dx%d%c", &a, &b, &tail) != 2 || a < 1 || a > 64 || (b != 1 && b != 3)) {
+        cli_error(cmd, "--views: '%s' is not TxS with T in [1, 64] and S 1 or 3 (e.g. 4x3)", text);
+        return -1;
+    }
+    *t = a, *s = b;
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void cli_progress_start(cli_progress *p, const char *cmd, const char *unit, int total) {
+    *p = (cli_progress){cmd, unit, total, isatty(2), 0, 0, now_s()};
+}
+
+void cli_progress_update(cli_progress *p, int done) {
+    if (p->quiet || p->total <= 0) return;
+    double elapsed = now_s() - p->start, rate = elapsed > 0 ? done / elapsed : 0;
+    double eta = rate > 0 ? (p->total - done) / rate : 0;
+    if (!p->tty) return;
+    char bar[31];
+    int fill = (int)(30.0 * done / p->total);
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\r  [%s] %d/%d %s  %.1f/s  ETA %d:%02d ", bar, done, p->total, p->unit, rate, (int)eta / 60,
+            (int)eta % 60);
+    p->drawn = done != p->total;
+    if (done == p->total) fputc('\n', stderr);
+}
+
+void cli_progress_break(cli_progress *p) {
+    if (p->drawn) fputc('\n', stderr);
+    p->drawn = 0;
+}
+
+double cli_progress_elapsed(const cli_progress *p) { return now_s() - p->start; }
 
 vidi_backend *cli_backend(const char *cmd, const char *name, int threads) {
     vidi_backend *be = NULL;
@@ -75,6 +121,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "probe")) return cmd_probe(argc - 1, argv + 1);
     if (!strcmp(cmd, "frames")) return cmd_frames(argc - 1, argv + 1);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     fprintf(stderr, "vidi: unknown command '%s' (see 'vidi --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }
