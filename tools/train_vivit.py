@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Train vidi's default video model: a small factorised-encoder ViViT (model 2)
+on the synthetic action dataset.
+
+    cmake --build build && python3 tools/train_vivit.py      # CPU, 2 threads, ~15 min
+
+Steps (everything seeded; intermediate files under --work, reused when present):
+  1. `vidi synth`: training set (seed 11, 3600 clips: 2880 train / 720 monitor)
+     and a held-out set rendered with ANOTHER seed (22, 600 clips, both splits
+     used); 160x120, 16 frames, vp9 .webm, like samples/clips/ssv2-vp9;
+  2. `vidi sample`: vidi's own decoder and clip sampler turn the videos into
+     clip tensors, so training sees exactly what `vidi classify` feeds the model;
+  3. PyTorch training of the model below (written with vidi's single-file names);
+  4. export samples/models/vivit-synth.safetensors (F32, config in __metadata__);
+  5. tools/eval_vivit.py: held-out top-1 measured by `vidi classify --json`.
+
+Augmentation uses the dataset's symmetries with relabelling: a horizontal
+mirror swaps left/right and clockwise/counterclockwise, a vertical mirror swaps
+up/down and the turns, playing the clip backwards swaps every class pair
+(0/1, 2/3, 4/5, 6/7, 8/9; docs/synth.md: each is the other played backwards).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN_SEED, HELDOUT_SEED = 11, 22
+HFLIP = [1, 0, 2, 3, 5, 4, 6, 7, 8, 9, 10, 11]
+VFLIP = [0, 1, 3, 2, 5, 4, 6, 7, 8, 9, 10, 11]
+REVERSE = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 10, 11]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def seed_all(s):
+    random.seed(s)
+    np.random.seed(s)
+    torch.manual_seed(s)
+
+
+# ---- model: vidi single-file ViViT names (docs/checkpoints.md) -------------------
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + proj(attn(ln1 x)); x + fc2(gelu(fc1(ln2 x)))."""
+
+    def __init__(self, d, heads, mlp, eps):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d, eps=eps)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d, eps=eps)
+        self.fc1 = nn.Linear(d, mlp)
+        self.fc2 = nn.Linear(mlp, d)
+
+    def forward(self, x):
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v)  # scale 1/sqrt(head_dim)
+        x = x + self.proj(a.transpose(1, 2).reshape(b, n, d))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))  # exact erf GELU
+
+
+class Encoder(nn.Module):
+    def __init__(self, d, heads, mlp, layers, tokens, eps):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.position_embeddings = nn.Parameter(torch.randn(1, 1 + tokens, d) * 0.02)
+        self.layers = nn.ModuleList([Block(d, heads, mlp, eps) for _ in range(layers)])
+        self.norm = nn.LayerNorm(d, eps=eps)
+
+    def forward(self, x):  # [B, N, D] -> cls output [B, D]
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.position_embeddings
+        for blk in self.layers:
+            x = blk(x)
+        return self.norm(x)[:, 0]
+
+
+class ViViTFactorisedEncoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        t, h, w = c["tubelet_size"]
+        self.tt = c["num_frames"] // t
+        self.s = (c["image_size"] // h) * (c["image_size"] // w)
+        d, eps = c["hidden_size"], c["layer_norm_eps"]
+        self.embeddings = nn.Module()
+        self.embeddings.patch = nn.Conv3d(c["num_channels"], d, (t, h, w), stride=(t, h, w))
+        self.spatial = Encoder(d, c["num_attention_heads"], c["intermediate_size"], c["num_hidden_layers"], self.s, eps)
+        self.temporal = Encoder(d, c["num_attention_heads"], c["intermediate_size"], c["num_temporal_layers"],
+                                self.tt, eps)
+        self.head = nn.Linear(d, len(c["id2label"]))
+
+    def forward(self, clip):  # clip: [B, T, C, H, W] as vidi samples it
+        x = self.embeddings.patch(clip.transpose(1, 2))  # [B, D, T', H', W']
+        b, d = x.shape[:2]
+        x = x.flatten(3).permute(0, 2, 3, 1).reshape(b * self.tt, self.s, d)  # per time index, h then w
+        x = self.spatial(x).view(b, self.tt, d)
+        return self.head(self.temporal(x))
+
+
+# ---- data ------------------------------------------------------------------------
+
+def run(cmd):
+    log("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+
+
+def synth(vidi, out, clips, seed):
+    if os.path.exists(os.path.join(out, "labels.json")):
+        with open(os.path.join(out, "train.json")) as f, open(os.path.join(out, "validation.json")) as g:
+            if len(json.load(f)) + len(json.load(g)) == clips:
+                log(f"{out}: reusing {clips} clips")
+                return
+    run([vidi, "synth", "--out", out, "--clips", str(clips), "--seed", str(seed), "--codec", "vp9", "--force"])
+
+
+def sample(vidi, dataset, split, preproc, frames, out):
+    if not os.path.exists(out):
+        run([vidi, "sample", "--ssv2", dataset, "--split", split, "--frames", str(frames),
+             "--preprocessor", preproc, "-o", out])
+    with safe_open(out, "pt") as f:
+        meta = f.metadata()
+        labels = json.loads(meta["labels"])
+        x = torch.stack([f.get_tensor(f"clip.{i}.0").half() for i in range(len(labels))])
+    return x, torch.tensor(labels), json.loads(meta["classes"]), json.loads(meta["inputs"])
+
+
+def augment(xb, yb):
+    """Random mirror / time reversal per clip, with the matching relabelling."""
+    xb, yb = xb.clone(), yb.clone()
+    for table, dim in ((HFLIP, 4), (VFLIP, 3), (REVERSE, 1)):
+        m = torch.rand(len(yb)) < 0.5
+        if m.any():
+            xb[m] = xb[m].flip(dim)
+            yb[m] = torch.tensor(table)[yb[m]]
+    return xb, yb
+
+
+@torch.no_grad()
+def evaluate(model, x, y, n_classes, bs=100):
+    model.eval()
+    p = torch.cat([model(x[i:i + bs].float()).argmax(-1) for i in range(0, len(x), bs)])
+    per = [(p[y == c] == c).float().mean().item() for c in range(n_classes)]
+    return (p == y).float().mean().item(), per
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vidi", default=os.path.join(ROOT, "build/vidi"))
+    ap.add_argument("--work", default="/tmp/vivit-train")
+    ap.add_argument("--out", default=os.path.join(ROOT, "samples/models/vivit-synth.safetensors"))
+    ap.add_argument("--train-clips", type=int, default=3600)
+    ap.add_argument("--heldout-clips", type=int, default=600)
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--tubelet", default="2x8x8")
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--mlp", type=int, default=256)
+    ap.add_argument("--spatial-layers", type=int, default=2)
+    ap.add_argument("--temporal-layers", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (0: no limit)")
+    ap.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation by vidi")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    seed_all(0)
+    t0 = time.time()
+    os.makedirs(args.work, exist_ok=True)
+    train_dir, held_dir = os.path.join(args.work, "train"), os.path.join(args.work, "heldout")
+    synth(args.vidi, train_dir, args.train_clips, TRAIN_SEED)
+    synth(args.vidi, held_dir, args.heldout_clips, HELDOUT_SEED)
+
+    tub = [int(v) for v in args.tubelet.split("x")]
+    pre = {"shortest_edge": args.size, "crop_size": args.size, "resample": 2, "rescale_factor": 1 / 255,
+           "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+    # The same settings as a Hugging Face preprocessor_config.json, for `vidi sample`.
+    hf_pre = {"do_resize": True, "size": {"shortest_edge": args.size}, "do_center_crop": True,
+              "crop_size": {"height": args.size, "width": args.size}, "resample": pre["resample"],
+              "do_rescale": True, "rescale_factor": pre["rescale_factor"], "do_normalize": True,
+              "image_mean": pre["image_mean"], "image_std": pre["image_std"]}
+    pre_path = os.path.join(args.work, "preprocessor_config.json")
+    with open(pre_path, "w") as f:
+        json.dump(hf_pre, f)
+    tag = f"f{args.frames}s{args.size}"
+    xtr, ytr, classes, _ = sample(args.vidi, train_dir, "train", pre_path, args.frames,
+                                  os.path.join(args.work, f"train-{tag}.safetensors"))
+    xmo, ymo, _, _ = sample(args.vidi, train_dir, "validation", pre_path, args.frames,
+                            os.path.join(args.work, f"monitor-{tag}.safetensors"))
+    log(f"data: {len(xtr)} train, {len(xmo)} monitor clips {tuple(xtr.shape[1:])} [{time.time() - t0:.0f}s]")
+
+    cfg = {"model_type": "vivit", "variant": "factorised_encoder", "num_frames": args.frames,
+           "image_size": args.size, "num_channels": 3, "tubelet_size": tub, "hidden_size": args.hidden,
+           "num_attention_heads": args.heads, "intermediate_size": args.mlp,
+           "num_hidden_layers": args.spatial_layers, "num_temporal_layers": args.temporal_layers,
+           "hidden_act": "gelu", "layer_norm_eps": 1e-6, "qkv_bias": True,
+           "id2label": {str(i): c for i, c in enumerate(classes)}, "preprocessor": pre}
+    model = ViViTFactorisedEncoder(cfg)
+    nparams = sum(p.numel() for p in model.parameters())
+    log(f"params: {nparams}")
+
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "position" not in n and "cls" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "position" not in n and "cls" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}],
+                            lr=args.lr)
+    steps_per_epoch = len(xtr) // args.bs
+    total = steps_per_epoch * args.epochs
+    warm = max(1, total // 20)
+
+    def lr_at(s):
+        if s < warm:
+            return args.lr * (s + 1) / warm
+        return args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (s - warm) / max(1, total - warm))))
+
+    g = torch.Generator().manual_seed(0)
+    step, history, t_train = 0, [], time.time()
+    for ep in range(args.epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=g)
+        tl = tc = tn = 0
+        for b in range(steps_per_epoch):
+            idx = perm[b * args.bs:(b + 1) * args.bs]
+            xb, yb = augment(xtr[idx], ytr[idx])
+            for pg in opt.param_groups:
+                pg["lr"] = lr_at(step)
+            logits = model(xb.float())
+            loss = F.cross_entropy(logits, yb, label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            tl += loss.item() * len(yb)
+            tc += (logits.argmax(-1) == yb).sum().item()
+            tn += len(yb)
+            step += 1
+        acc, _ = evaluate(model, xmo, ymo, len(classes))
+        history.append({"epoch": ep + 1, "train_loss": tl / tn, "train_acc": tc / tn, "monitor_acc": acc,
+                        "elapsed_s": time.time() - t0})
+        log(f"epoch {ep + 1}/{args.epochs} loss {tl / tn:.4f} train {tc / tn:.4f} monitor {acc:.4f} "
+            f"[{time.time() - t0:.0f}s]")
+        if args.max_minutes and time.time() - t_train > 60 * args.max_minutes:
+            log("time limit reached")
+            break
+    train_time = time.time() - t_train
+
+    # ---- export ---------------------------------------------------------------
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    tensors = {k: v.detach().contiguous().float() for k, v in model.state_dict().items()}
+    save_file(tensors, args.out, metadata={"format": "vidi-vivit", "config": json.dumps(cfg)})
+    log(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB)")
+
+    report = {"params": nparams, "train_n": len(xtr), "monitor_n": len(xmo), "epochs_run": len(history),
+              "batch": args.bs, "lr": args.lr, "threads": args.threads, "train_time_s": train_time,
+              "history": history, "config": cfg, "torch": torch.__version__}
+    if not args.no_eval:
+        # The number that counts: held-out top-1 as vidi computes it.
+        res = subprocess.run([sys.executable, os.path.join(ROOT, "tools/eval_vivit.py"), "--vidi", args.vidi,
+                              "--model", args.out, "--dataset", held_dir, "--json"],
+                             check=True, capture_output=True, text=True)
+        report["heldout_by_vidi"] = json.loads(res.stdout)
+        log(f"held-out top-1 by vidi: {report['heldout_by_vidi']['top1']:.4f}")
+    report["total_time_s"] = time.time() - t0
+    with open(os.path.join(args.work, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    log(json.dumps({k: v for k, v in report.items() if k not in ("history", "config")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
