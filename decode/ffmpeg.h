@@ -6,8 +6,8 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libswscale/swscale.h>
 
+#include "decode/convert.h"
 #include "decode/decoder.h"
 
 typedef struct ff_memory {
@@ -51,10 +51,7 @@ typedef struct ff_decoder {
      * AV_NOPTS_VALUE: off. */
     int64_t skip_before;
 
-    struct SwsContext *sws;
-    int sws_key[6];
-    uint8_t *tmp;
-    size_t tmp_size;
+    vidi_converter conv;
     int rotation;
 } ff_decoder;
 

@@ -62,7 +62,7 @@ static int64_t mem_seek(void *opaque, int64_t offset, int whence) {
 void ff_close(vidi_decoder *dec) {
     ff_decoder *ff = dec->impl;
     if (!ff) return;
-    sws_freeContext(ff->sws);
+    vidi_converter_free(&ff->conv);
     av_frame_free(&ff->frame);
     av_frame_free(&ff->pending);
     av_packet_free(&ff->pkt);
@@ -75,7 +75,6 @@ void ff_close(vidi_decoder *dec) {
     free(ff->ts);
     free(ff->key);
     free(ff->lost_mark);
-    free(ff->tmp);
     free(ff);
     dec->impl = NULL;
 }

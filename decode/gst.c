@@ -1,5 +1,7 @@
-/* GStreamer backend: uridecodebin ! videoconvert ! videoflip(auto) !
- * videoscale ! capsfilter(RGB) ! appsink, behind the same API as FFmpeg.
+/* GStreamer backend: uridecodebin ! videoconvert ! appsink in the
+ * decoder's native format, behind the same API as FFmpeg. Scaling, rotation
+ * and YUV -> RGB are vidi's shared conversion (decode/convert.c), so the two
+ * backends differ only where their decoders do.
  *
  * GStreamer hands out frames in presentation order with timestamps but has
  * no demux-only index, so frames are numbered by counting from the start:
@@ -15,16 +17,65 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <libavutil/pixdesc.h>
 
+#include "decode/convert.h"
 #include "decode/decoder.h"
 
 typedef struct gst_decoder {
     vidi_decoder *dec;
-    GstElement *pipeline, *sink, *caps;
+    GstElement *pipeline, *sink;
     int64_t next_index;     /* index of the next sample the sink gives */
     GstClockTime origin;    /* pts of frame 0 */
     int64_t counted;        /* exact frame count once known, else -1 */
+    int rotation;           /* clockwise degrees vidi applies (0 with no_rotate) */
+    vidi_converter conv;
 } gst_decoder;
+
+/* The decoder's native formats that vidi converts itself (the same swscale
+ * path as the FFmpeg backend), with their FFmpeg names. videoconvert passes
+ * these through untouched; anything else it converts to one of them (RGB as
+ * the last resort), which is the only case GStreamer's own converter runs. */
+static const struct {
+    GstVideoFormat gst;
+    enum AVPixelFormat av;
+} native_formats[] = {
+    {GST_VIDEO_FORMAT_I420, AV_PIX_FMT_YUV420P},
+    {GST_VIDEO_FORMAT_NV12, AV_PIX_FMT_NV12},
+    {GST_VIDEO_FORMAT_NV21, AV_PIX_FMT_NV21},
+    {GST_VIDEO_FORMAT_Y42B, AV_PIX_FMT_YUV422P},
+    {GST_VIDEO_FORMAT_Y444, AV_PIX_FMT_YUV444P},
+    {GST_VIDEO_FORMAT_Y41B, AV_PIX_FMT_YUV411P},
+    {GST_VIDEO_FORMAT_I420_10LE, AV_PIX_FMT_YUV420P10LE},
+    {GST_VIDEO_FORMAT_I422_10LE, AV_PIX_FMT_YUV422P10LE},
+    {GST_VIDEO_FORMAT_Y444_10LE, AV_PIX_FMT_YUV444P10LE},
+    {GST_VIDEO_FORMAT_I420_12LE, AV_PIX_FMT_YUV420P12LE},
+    {GST_VIDEO_FORMAT_I422_12LE, AV_PIX_FMT_YUV422P12LE},
+    {GST_VIDEO_FORMAT_Y444_12LE, AV_PIX_FMT_YUV444P12LE},
+    {GST_VIDEO_FORMAT_P010_10LE, AV_PIX_FMT_P010LE},
+    {GST_VIDEO_FORMAT_GRAY8, AV_PIX_FMT_GRAY8},
+    {GST_VIDEO_FORMAT_RGB, AV_PIX_FMT_RGB24},
+};
+#define APPSINK_CAPS                                                                                            \
+    "video/x-raw,format={I420,NV12,NV21,Y42B,Y444,Y41B,I420_10LE,I422_10LE,Y444_10LE,I420_12LE,I422_12LE,"     \
+    "Y444_12LE,P010_10LE,GRAY8,RGB}"
+
+static enum AVPixelFormat av_format(GstVideoFormat f) {
+    for (size_t i = 0; i < sizeof native_formats / sizeof native_formats[0]; i++)
+        if (native_formats[i].gst == f) return native_formats[i].av;
+    return AV_PIX_FMT_NONE;
+}
+
+static enum AVColorSpace av_colorspace(GstVideoColorMatrix m) {
+    switch (m) {
+    case GST_VIDEO_COLOR_MATRIX_BT709: return AVCOL_SPC_BT709;
+    case GST_VIDEO_COLOR_MATRIX_BT601: return AVCOL_SPC_SMPTE170M;
+    case GST_VIDEO_COLOR_MATRIX_BT2020: return AVCOL_SPC_BT2020_NCL;
+    case GST_VIDEO_COLOR_MATRIX_SMPTE240M: return AVCOL_SPC_SMPTE240M;
+    case GST_VIDEO_COLOR_MATRIX_FCC: return AVCOL_SPC_FCC;
+    default: return AVCOL_SPC_UNSPECIFIED;
+    }
+}
 
 static GstClockTime timeout_ns(const gst_decoder *g) {
     return (GstClockTime)(g->dec->params.timeout_s * 1e9);
@@ -67,7 +118,7 @@ static void gst_close_impl(vidi_decoder *dec) {
         gst_object_unref(g->pipeline);
     }
     if (g->sink) gst_object_unref(g->sink);
-    if (g->caps) gst_object_unref(g->caps);
+    vidi_converter_free(&g->conv);
     free(g);
     dec->impl = NULL;
 }
@@ -111,31 +162,32 @@ static vidi_status to_frame(gst_decoder *g, GstSample *s, int64_t index, vidi_fr
     memset(out, 0, sizeof *out);
     GstVideoInfo vi;
     GstBuffer *buf = gst_sample_get_buffer(s);
-    GstMapInfo map;
     if (!buf || !gst_video_info_from_caps(&vi, gst_sample_get_caps(s)))
         return vidi_set_error(VIDI_ERR_DECODE, "%s: GStreamer gave a sample without video caps", g->dec->label);
-    int w = GST_VIDEO_INFO_WIDTH(&vi), h = GST_VIDEO_INFO_HEIGHT(&vi), stride = GST_VIDEO_INFO_PLANE_STRIDE(&vi, 0);
-    if (w <= 0 || h <= 0 || (int64_t)w * h > vidi_decoder_max_pixels(&g->dec->params))
-        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: unsupported frame size %dx%d", g->dec->label, w, h);
-    if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+    enum AVPixelFormat fmt = av_format(GST_VIDEO_INFO_FORMAT(&vi));
+    if (fmt == AV_PIX_FMT_NONE)
+        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: GStreamer gave unexpected format %s", g->dec->label,
+                              GST_VIDEO_INFO_NAME(&vi));
+    GstVideoFrame vf;
+    if (!gst_video_frame_map(&vf, &vi, buf, GST_MAP_READ))
         return vidi_set_error(VIDI_ERR_DECODE, "%s: cannot map a GStreamer buffer", g->dec->label);
-    if (map.size < (size_t)stride * (h - 1) + (size_t)w * 3) {
-        gst_buffer_unmap(buf, &map);
-        return vidi_set_error(VIDI_ERR_DECODE, "%s: short GStreamer buffer", g->dec->label);
+    vidi_picture pic = {
+        .width = GST_VIDEO_INFO_WIDTH(&vi),
+        .height = GST_VIDEO_INFO_HEIGHT(&vi),
+        .format = fmt,
+        .full_range = GST_VIDEO_INFO_COLORIMETRY(&vi).range == GST_VIDEO_COLOR_RANGE_0_255,
+        .colorspace = av_colorspace(GST_VIDEO_INFO_COLORIMETRY(&vi).matrix),
+    };
+    for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES(&vf) && i < 4; i++) {
+        pic.data[i] = GST_VIDEO_FRAME_PLANE_DATA(&vf, i);
+        pic.linesize[i] = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, i);
     }
-    out->rgb = malloc((size_t)w * h * 3);
-    if (!out->rgb) {
-        gst_buffer_unmap(buf, &map);
-        return vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory", g->dec->label);
-    }
-    for (int y = 0; y < h; y++) memcpy(out->rgb + (size_t)y * w * 3, map.data + (size_t)y * stride, (size_t)w * 3);
-    gst_buffer_unmap(buf, &map);
-    out->width = w;
-    out->height = h;
+    vidi_status st = vidi_convert_picture(&g->conv, &pic, g->rotation, &g->dec->params, g->dec->label, index, out);
+    gst_video_frame_unmap(&vf);
+    if (st) return st;
     GstClockTime pts = GST_BUFFER_PTS(buf);
     if (index == 0 && GST_CLOCK_TIME_IS_VALID(pts)) g->origin = pts;
     out->pts = GST_CLOCK_TIME_IS_VALID(pts) && pts >= g->origin ? (double)(pts - g->origin) / 1e9 : 0.0;
-    out->index = index;
     return VIDI_OK;
 }
 
@@ -269,11 +321,11 @@ static vidi_status setup(gst_decoder *g, const char *url) {
     }
     gchar *uri = gst_uri_is_valid(url) ? g_strdup(url) : gst_filename_to_uri(url, NULL);
     if (!uri) return vidi_set_error(VIDI_ERR_IO, "%s: cannot make a URI of this path", url);
-    /* videoflip applies rotation tags; caps are set below once the size is known. */
+    /* No scaling, flipping or colour conversion in GStreamer: the decoder's
+     * own pictures go to vidi's shared conversion (see native_formats). */
     gchar *desc = g_strdup_printf("uridecodebin uri=\"%s\" caps=video/x-raw ! videoconvert ! "
-                                  "videoflip video-direction=%s ! videoscale ! capsfilter name=caps "
-                                  "caps=video/x-raw,format=RGB ! appsink name=sink sync=false max-buffers=4",
-                                  uri, dec->params.no_rotate ? "identity" : "auto");
+                                  "appsink name=sink sync=false max-buffers=4 caps=\"%s\"",
+                                  uri, APPSINK_CAPS);
     g_free(uri);
     g->pipeline = gst_parse_launch(desc, &err);
     g_free(desc);
@@ -285,8 +337,7 @@ static vidi_status setup(gst_decoder *g, const char *url) {
     }
     g_signal_connect(g->pipeline, "deep-element-added", G_CALLBACK(on_element_added), g);
     g->sink = gst_bin_get_by_name(GST_BIN(g->pipeline), "sink");
-    g->caps = gst_bin_get_by_name(GST_BIN(g->pipeline), "caps");
-    if (!g->sink || !g->caps) return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: GStreamer pipeline incomplete", url);
+    if (!g->sink) return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: GStreamer pipeline incomplete", url);
     vidi_status st = set_state(g, GST_STATE_PAUSED);
     if (st) return st;
     GstSample *pre = gst_app_sink_try_pull_preroll(GST_APP_SINK(g->sink), timeout_ns(g));
@@ -297,31 +348,24 @@ static vidi_status setup(gst_decoder *g, const char *url) {
     gst_sample_unref(pre);
     if (!ok) return vidi_set_error(VIDI_ERR_DECODE, "%s: GStreamer gave no video caps", url);
     vidi_video_info *info = &dec->info;
-    info->width = GST_VIDEO_INFO_WIDTH(&vi);
-    info->height = GST_VIDEO_INFO_HEIGHT(&vi);
-    if (info->width <= 0 || info->height <= 0 ||
-        (int64_t)info->width * info->height > vidi_decoder_max_pixels(&dec->params))
-        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: unsupported frame size %dx%d", url, info->width,
-                              info->height);
+    int cw = GST_VIDEO_INFO_WIDTH(&vi), ch = GST_VIDEO_INFO_HEIGHT(&vi);
+    if (cw <= 0 || ch <= 0 || (int64_t)cw * ch > vidi_decoder_max_pixels(&dec->params))
+        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: unsupported frame size %dx%d", url, cw, ch);
     info->fps = GST_VIDEO_INFO_FPS_D(&vi) > 0 ? (double)GST_VIDEO_INFO_FPS_N(&vi) / GST_VIDEO_INFO_FPS_D(&vi) : 0.0;
     read_tags(g);
-    info->coded_width = info->rotation % 180 ? info->height : info->width;
-    info->coded_height = info->rotation % 180 ? info->width : info->height;
-    snprintf(info->pix_fmt, sizeof info->pix_fmt, "rgb24");
-    info->bit_depth = 8;
+    g->rotation = dec->params.no_rotate ? 0 : info->rotation;
+    info->rotation = g->rotation;
+    info->coded_width = cw;
+    info->coded_height = ch;
+    info->width = g->rotation % 180 ? ch : cw;
+    info->height = g->rotation % 180 ? cw : ch;
+    enum AVPixelFormat fmt = av_format(GST_VIDEO_INFO_FORMAT(&vi));
+    snprintf(info->pix_fmt, sizeof info->pix_fmt, "%s", fmt != AV_PIX_FMT_NONE ? av_get_pix_fmt_name(fmt) : "unknown");
+    info->bit_depth = (int)GST_VIDEO_FORMAT_INFO_DEPTH(vi.finfo, 0);
     gint64 dur = 0;
     if (gst_element_query_duration(g->pipeline, GST_FORMAT_TIME, &dur) && dur > 0) info->duration = dur / 1e9;
     info->frame_count = (int64_t)llround(info->duration * info->fps);
     info->frame_count_exact = 0;
-    int ow, oh;
-    vidi_decoder_out_size(&dec->params, info->width, info->height, &ow, &oh);
-    if (ow != info->width || oh != info->height) {
-        GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, ow,
-                                            "height", G_TYPE_INT, oh, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                            NULL);
-        g_object_set(g->caps, "caps", caps, NULL);
-        gst_caps_unref(caps);
-    }
     return start(g);
 }
 
