@@ -50,6 +50,10 @@ typedef struct ff_decoder {
      * which is what makes sparse sampling cheaper than decoding everything.
      * AV_NOPTS_VALUE: off. */
     int64_t skip_before;
+    /* >= 0: after a parallel read (ffmpeg_parallel.c) the next frame is this
+     * index, wherever this decoder itself stands. -1: none. */
+    int64_t resume_at;
+    int index_borrowed; /* ts/key belong to another ff_decoder (a worker clone) */
 
     vidi_converter conv;
     int rotation;
@@ -67,6 +71,18 @@ int ff_decode_frame(ff_decoder *ff, AVFrame *out);
 int64_t ff_frame_index(ff_decoder *ff, const AVFrame *f);
 double ff_frame_seconds(const ff_decoder *ff, const AVFrame *f);
 vidi_status ff_convert(ff_decoder *ff, const AVFrame *f, int64_t index, vidi_frame *out);
+
+/* Decodes forward (seeking if needed) to frame t (indexed) and converts it.
+ * A missing t is replaced by the nearest earlier decoded frame, or the next. */
+vidi_status ff_read_indexed(ff_decoder *ff, int64_t t, vidi_frame *out);
+/* Sparse targets spanning several keyframe intervals, decoded by parallel
+ * workers (one interval each at a time). *done = 0: not worth it here, the
+ * caller reads sequentially. indices ascending and unique. */
+vidi_status ff_read_parallel(ff_decoder *ff, const int64_t *indices, int n, vidi_frame *frames, int *done);
+/* A second, independent FFmpeg decoder on the same input for a worker:
+ * shares src's packet index, decodes with `threads` threads. shell (params,
+ * label) is owned by the caller; free with ff_close(shell). */
+vidi_status ff_open_clone(const ff_decoder *src, vidi_decoder *shell, int threads);
 
 void ff_close(vidi_decoder *dec);
 

@@ -72,8 +72,10 @@ void ff_close(vidi_decoder *dec) {
         av_freep(&ff->avio->buffer);
         avio_context_free(&ff->avio);
     }
-    free(ff->ts);
-    free(ff->key);
+    if (!ff->index_borrowed) {
+        free(ff->ts);
+        free(ff->key);
+    }
     free(ff->lost_mark);
     free(ff);
     dec->impl = NULL;
@@ -273,6 +275,7 @@ static vidi_status ff_alloc(vidi_decoder *dec, ff_decoder **out) {
     ff->dec = dec;
     ff->last_out = -1;
     ff->skip_before = AV_NOPTS_VALUE;
+    ff->resume_at = -1;
     dec->impl = ff;
     dec->ops = &vidi_ffmpeg_ops;
     ff->fmt = avformat_alloc_context();
@@ -338,4 +341,61 @@ vidi_status vidi_ffmpeg_open_memory(vidi_decoder *dec, const void *data, size_t 
     int err = avformat_open_input(&ff->fmt, NULL, NULL, NULL);
     if (err < 0) return finish_open(dec, ff_fail(ff, VIDI_ERR_FORMAT, "not a readable video", err));
     return finish_open(dec, open_stream(ff));
+}
+
+/* Opens the input again (own demuxer, own I/O position), takes the codec
+ * parameters src already probed (no second stream probe unless the format
+ * only finds its streams that way) and borrows src's packet index. */
+vidi_status ff_open_clone(const ff_decoder *src, vidi_decoder *shell, int threads) {
+    ff_decoder *ff;
+    vidi_status st = ff_alloc(shell, &ff);
+    if (st) return finish_open(shell, st);
+    int err;
+    ff_arm(ff);
+    if (src->avio) {
+        ff->mem = src->mem;
+        ff->mem.pos = 0;
+        uint8_t *buf = av_malloc(MEM_IO_BUFFER);
+        if (buf) ff->avio = avio_alloc_context(buf, MEM_IO_BUFFER, 0, &ff->mem, mem_read, NULL, mem_seek);
+        if (!ff->avio) {
+            av_free(buf);
+            return finish_open(shell, vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory", shell->label));
+        }
+        ff->fmt->pb = ff->avio;
+        ff->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+        err = avformat_open_input(&ff->fmt, NULL, NULL, NULL);
+    } else {
+        err = avformat_open_input(&ff->fmt, shell->label, NULL, NULL);
+    }
+    if (err < 0) return finish_open(shell, ff_fail(ff, VIDI_ERR_IO, "cannot reopen for a decode worker", err));
+    const AVCodecParameters *par = src->fmt->streams[src->stream]->codecpar;
+    if ((int)ff->fmt->nb_streams <= src->stream && (err = avformat_find_stream_info(ff->fmt, NULL)) < 0)
+        return finish_open(shell, ff_fail(ff, VIDI_ERR_FORMAT, "cannot read stream information", err));
+    if ((int)ff->fmt->nb_streams <= src->stream || ff->fmt->streams[src->stream]->codecpar->codec_id != par->codec_id)
+        return finish_open(shell, vidi_set_error(VIDI_ERR_FORMAT, "%s: streams differ on reopening", shell->label));
+    ff->stream = src->stream;
+    ff->tb = src->tb;
+    ff->origin_ts = src->origin_ts;
+    ff->rotation = src->rotation;
+    ff->ts = src->ts;
+    ff->key = src->key;
+    ff->index_borrowed = 1;
+    ff->n_ts = src->n_ts;
+    ff->indexed = 1;
+    ff->lost_mark = calloc((size_t)(src->n_ts ? src->n_ts : 1), 1);
+    const AVCodec *decoder = avcodec_find_decoder(par->codec_id);
+    ff->codec = decoder ? avcodec_alloc_context3(decoder) : NULL;
+    ff->pkt = av_packet_alloc();
+    ff->frame = av_frame_alloc();
+    ff->pending = av_frame_alloc();
+    if (!ff->lost_mark || !ff->codec || !ff->pkt || !ff->frame || !ff->pending)
+        return finish_open(shell, vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory", shell->label));
+    if ((err = avcodec_parameters_to_context(ff->codec, par)) < 0)
+        return finish_open(shell, ff_fail(ff, VIDI_ERR_DECODE, "cannot set up the decoder", err));
+    ff->codec->thread_count = threads;
+    ff->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    ff->codec->pkt_timebase = ff->tb;
+    if ((err = avcodec_open2(ff->codec, decoder, NULL)) < 0)
+        return finish_open(shell, ff_fail(ff, VIDI_ERR_DECODE, "cannot open the decoder", err));
+    return VIDI_OK;
 }

@@ -158,13 +158,12 @@ static void push_back(ff_decoder *ff, AVFrame *f, int64_t index) {
     ff->seq_count--;
 }
 
-/* Decodes forward to frame t (indexed) and converts it. A missing t is
- * replaced by the nearest earlier decoded frame, or the next one. */
-static vidi_status read_indexed(ff_decoder *ff, int64_t t, vidi_frame *out) {
+vidi_status ff_read_indexed(ff_decoder *ff, int64_t t, vidi_frame *out) {
     AVFrame *cand = av_frame_alloc();
     if (!cand) return vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory", ff->dec->label);
     int64_t cand_index = -1, i = -1;
     vidi_status st = VIDI_OK;
+    ff->resume_at = -1;
     int positioned = ff->contiguous && ff->last_out < t && ff->last_out + 1 >= keyframe_at_or_before(ff, t);
     if (!ff->contiguous && ff->has_pending && ff->last_out == -1) {
         /* Just opened: the pending first frame sits at the start. */
@@ -274,8 +273,13 @@ static vidi_status ff_read_sorted(vidi_decoder *dec, const int64_t *indices, int
     if (ff->indexed && indices[n - 1] >= ff->n_ts)
         return vidi_set_error(VIDI_ERR_ARG, "%s: frame index %lld is past the end (%lld frames)", dec->label,
                               (long long)indices[n - 1], (long long)ff->n_ts);
+    if (ff->indexed) {
+        int done = 0;
+        vidi_status st = ff_read_parallel(ff, indices, n, frames, &done);
+        if (st || done) return st;
+    }
     for (int k = 0; k < n; k++) {
-        vidi_status st = ff->indexed ? read_indexed(ff, indices[k], &frames[k]) : read_counted(ff, indices[k], &frames[k]);
+        vidi_status st = ff->indexed ? ff_read_indexed(ff, indices[k], &frames[k]) : read_counted(ff, indices[k], &frames[k]);
         if (st) return st;
     }
     return VIDI_OK;
@@ -284,6 +288,14 @@ static vidi_status ff_read_sorted(vidi_decoder *dec, const int64_t *indices, int
 static vidi_status ff_next(vidi_decoder *dec, vidi_frame *frame, int *got) {
     ff_decoder *ff = dec->impl;
     int64_t i;
+    if (ff->resume_at >= 0) {
+        /* A parallel read left this decoder where it was: go to the frame
+         * after the last one returned (at the end, stay there). */
+        if (ff->resume_at >= ff->n_ts) return VIDI_OK;
+        vidi_status st = ff_read_indexed(ff, ff->resume_at, frame);
+        if (st == VIDI_OK) *got = 1;
+        return st;
+    }
     if (ff->has_pending && !ff->contiguous && ff->last_out == -1) ff->contiguous = 1;
     int r = next_decoded(ff, ff->frame, &i);
     if (r < 0) return VIDI_ERR_IO;
@@ -304,7 +316,7 @@ static vidi_status ff_read_time(vidi_decoder *dec, double seconds, vidi_frame *f
             if ((double)ff->ts[mid] <= target + 0.5) lo = mid;
             else hi = mid - 1;
         }
-        return read_indexed(ff, lo, frame);
+        return ff_read_indexed(ff, lo, frame);
     }
     /* Counting mode: decode from the start, keep the last frame not after `seconds`. */
     vidi_status st = ff_seek(ff, INT64_MIN);

@@ -131,6 +131,12 @@ static void test_cfr(void) {
     check_random_access(DIR "cfr.mp4", &p, idx, 9);
     int64_t tail[] = {5, 47, 48};
     check_random_access(DIR "cfr.mp4", &p, tail, 3);
+    /* Sparse reads across keyframe intervals run on parallel workers
+     * (threads > 1); with one thread, sequentially. Both equal next(). */
+    p.threads = 4;
+    check_random_access(DIR "cfr.mp4", &p, idx, 9);
+    p.threads = 1;
+    check_random_access(DIR "cfr.mp4", &p, idx, 9);
 }
 
 static void test_vfr(void) {
@@ -290,6 +296,20 @@ static void test_damaged(void) {
         vidi_frame f;
         CHECK(vidi_decoder_read_indices(dec, &idx, 1, &f) == VIDI_OK && f.index == 9);
         vidi_frame_free(&f);
+        vidi_decoder_close(dec);
+    }
+    /* The same through parallel workers (every MJPEG frame is a keyframe):
+     * same replacement, and the workers' lost frames are counted. */
+    vidi_decoder_params par = vidi_decoder_default_params();
+    par.threads = 2;
+    if ((dec = open_video(DIR "corrupt.avi", &par))) {
+        int64_t idx[] = {2, 11, 20};
+        vidi_frame f[3];
+        CHECK(vidi_decoder_read_indices(dec, idx, 3, f) == VIDI_OK && f[0].index == 2 && f[1].index == 9 &&
+              f[2].index == 20);
+        CHECK_MSG(vidi_decoder_frames_lost(dec) >= 1, "corrupt, parallel: %lld lost",
+                  (long long)vidi_decoder_frames_lost(dec));
+        for (int i = 0; i < 3; i++) vidi_frame_free(&f[i]);
         vidi_decoder_close(dec);
     }
     /* Truncated to 55%: decodes the frames that are there, counts the rest lost. */
