@@ -1,6 +1,6 @@
 /* vidi — video decoding: one frame type, one decoder API, two backends
- * (FFmpeg: libavformat/libavcodec/libswscale; GStreamer: uridecodebin !
- * videoconvert ! videoscale ! appsink).
+ * (FFmpeg: libavformat/libavcodec; GStreamer: uridecodebin ! appsink in
+ * the decoder's native format), one shared conversion to RGB (swscale).
  *
  * Frames are numbered in presentation order: index i is the i-th frame when
  * the stream is sorted by presentation timestamp, so variable-frame-rate
@@ -110,7 +110,9 @@ vidi_status vidi_decoder_next(vidi_decoder *dec, vidi_frame *frame, int *got);
 
 /* Frames at the given indices (any order, repeats allowed), into frames[0..n).
  * FFmpeg seeks to the keyframe at or before each target and decodes forward,
- * so sparse indices do not decode the whole file. An index past the end is
+ * so sparse indices do not decode the whole file; indices in several keyframe
+ * intervals are decoded by up to `threads` parallel workers, with frames
+ * identical to sequential decoding. An index past the end is
  * VIDI_ERR_ARG. A frame the decoder could not produce (corrupt data) is
  * replaced by the nearest earlier decoded frame and counted in
  * vidi_decoder_frames_lost(). On failure no frames are left allocated. */
