@@ -1,0 +1,117 @@
+/* ViViT model handle: load (HF directory or vidi single file), activations,
+ * accessors. The forward pass is in vivit_encoder.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vivit/vivit_internal.h"
+
+/* Rows of the widest activation: model 1 [1 + T'S], model 2's batched
+ * spatial encoder [T'(1 + S)], models 3/4 [T'S]. */
+static int64_t max_rows(const vidi_vivit *m) {
+    int64_t nt = m->nt, ns = m->ns;
+    switch (m->cfg.variant) {
+    case VIDI_VIVIT_SPATIOTEMPORAL: return 1 + nt * ns;
+    case VIDI_VIVIT_FACTORISED_ENCODER: return nt * (1 + ns);
+    default: return nt * ns;
+    }
+}
+
+static vidi_status alloc_activations(vidi_vivit *m) {
+    const vidi_vivit_config *c = &m->cfg;
+    size_t r = (size_t)max_rows(m), d = (size_t)c->hidden;
+    size_t counts[9] = {(size_t)c->num_frames * c->channels * c->image_size * c->image_size,
+                        r * d, r * d, r * 3 * d, r * d, r * (size_t)c->mlp_dim, (size_t)(1 + m->nt) * d, d,
+                        (size_t)c->num_labels};
+    float **slots[9] = {&m->video, &m->x, &m->h, &m->qkv, &m->attn, &m->mlp, &m->tx, &m->pooled, &m->logits};
+    size_t total = 0;
+    for (int i = 0; i < 9; i++) total += counts[i] * sizeof(float) + 64;
+    vidi_status s = vidi_arena_init(&m->arena, total);
+    if (s) return s;
+    for (int i = 0; i < 9; i++)
+        if (!(*slots[i] = vidi_arena_floats(&m->arena, counts[i]))) return VIDI_ERR_NOMEM;
+    return VIDI_OK;
+}
+
+vidi_status vidi_vivit_load(const char *path, vidi_backend *backend, vidi_vivit **out) {
+    if (!out) return vidi_set_error(VIDI_ERR_ARG, "vidi_vivit_load: out is required");
+    *out = NULL;
+    if (!path || !backend) return vidi_set_error(VIDI_ERR_ARG, "vidi_vivit_load: path and backend are required");
+    struct stat sb;
+    if (stat(path, &sb) != 0) return vidi_set_error(VIDI_ERR_IO, "%s: cannot open: no such file or directory", path);
+    vidi_vivit *m = calloc(1, sizeof *m);
+    if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
+    m->be = backend;
+    char weights_path[4096];
+    const char *dir = NULL;
+    if (S_ISDIR(sb.st_mode)) {
+        dir = path;
+        snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", path);
+    } else {
+        snprintf(weights_path, sizeof weights_path, "%s", path);
+    }
+    vidi_status s;
+    if ((s = vidi_safetensors_open(weights_path, &m->weights)) || (s = vivit_read_config(m, dir, weights_path)) ||
+        (s = vivit_bind_weights(m)) || (s = alloc_activations(m))) {
+        vidi_vivit_free(m);
+        return s;
+    }
+    *out = m;
+    return VIDI_OK;
+}
+
+void vidi_vivit_free(vidi_vivit *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
+    if (m->labels)
+        for (int i = 0; i < m->cfg.num_labels; i++) free(m->labels[i]);
+    free(m->labels);
+    free(m->enc.layer);
+    free(m->temporal.layer);
+    vidi_arena_free(&m->arena);
+    vidi_safetensors_close(m->weights);
+    free(m);
+}
+
+const vidi_vivit_config *vidi_vivit_get_config(const vidi_vivit *m) { return &m->cfg; }
+
+const char *vidi_vivit_label(const vidi_vivit *m, int index) {
+    return (index >= 0 && index < m->cfg.num_labels) ? m->labels[index] : "?";
+}
+
+vidi_status vidi_vivit_sampler_params(const vidi_vivit *m, vidi_sampler_params *out) {
+    if (!m || !out) return vidi_set_error(VIDI_ERR_ARG, "vidi_vivit_sampler_params: model and out are required");
+    *out = m->sampler;
+    return VIDI_OK;
+}
+
+/* Multiply-adds x 2 of a pre-norm block over `batch` sequences of `len`. */
+static double block_flops(const vidi_vivit_config *c, double batch, double len, int attentions) {
+    double rows = batch * len, d = c->hidden, f = c->mlp_dim;
+    return attentions * (rows * d * 3 * d + rows * d * d) + 2 * rows * d * f;
+}
+
+double vidi_vivit_flops(const vidi_vivit *m) {
+    const vidi_vivit_config *c = &m->cfg;
+    double nt = m->nt, ns = m->ns, d = c->hidden, n = nt * ns;
+    double embed = n * d * c->channels * c->tubelet_t * c->tubelet_h * c->tubelet_w;
+    double total = embed + d * c->num_labels;
+    switch (c->variant) {
+    case VIDI_VIVIT_SPATIOTEMPORAL:
+        total += c->layers * (block_flops(c, 1, n + 1, 1) + 2 * (n + 1) * (n + 1) * d);
+        break;
+    case VIDI_VIVIT_FACTORISED_ENCODER:
+        total += c->layers * (block_flops(c, nt, ns + 1, 1) + 2 * nt * (ns + 1) * (ns + 1) * d);
+        total += c->temporal_layers * (block_flops(c, 1, nt + 1, 1) + 2 * (nt + 1) * (nt + 1) * d);
+        break;
+    case VIDI_VIVIT_FACTORISED_SELF_ATTENTION:
+        total += c->layers * (block_flops(c, 1, n, 2) + 2 * n * (ns + nt) * d);
+        break;
+    case VIDI_VIVIT_FACTORISED_DOT_PRODUCT:
+        total += c->layers * (block_flops(c, 1, n, 1) + n * (ns + nt) * d);
+        break;
+    }
+    return 2.0 * total;
+}
