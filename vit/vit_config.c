@@ -25,6 +25,12 @@ static int file_exists(const char *path) {
 
 static vidi_status detect_format(vidi_vit *m) {
     const vidi_safetensors *st = m->weights;
+    /* A ViViT shares HF-style names with ViT; say what it is instead of
+     * failing later on a missing 2D patch kernel. */
+    const char *fmt = vidi_safetensors_metadata(st, "format");
+    if ((fmt && !strcmp(fmt, "vidi-vivit")) || vidi_safetensors_find(st, "vivit.embeddings.cls_token"))
+        return vidi_set_error(VIDI_ERR_FORMAT, "%s: is a ViViT checkpoint, not a ViT; load it with vidi_vivit_load",
+                              vidi_safetensors_label(st));
     if (vidi_safetensors_find(st, "vit.embeddings.cls_token") || vidi_safetensors_find(st, "embeddings.cls_token"))
         m->cfg.format = VIDI_VIT_HF;
     else if (vidi_safetensors_find(st, "cls_token") && vidi_safetensors_find(st, "pos_embed"))
