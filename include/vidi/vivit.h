@@ -72,6 +72,20 @@ vidi_status vidi_vivit_stream_push(vidi_vivit_stream *stream, const float *frame
 /* Logits over the most recent num_frames frames; VIDI_ERR_ARG before enough have arrived. */
 vidi_status vidi_vivit_stream_classify(vidi_vivit_stream *stream, float *logits);
 
+/* 3D kernel inflation (ViViT paper, section 3.4): seeds a tubelet embedding
+ * from a 2D ViT patch kernel [hidden, channels, patch_h, patch_w], writing
+ * [hidden, channels, tubelet_t, patch_h, patch_w] (PyTorch Conv3d order).
+ *   AVERAGE  the 2D kernel on every frame, divided by tubelet_t: a clip
+ *            constant over time embeds exactly like one frame through the ViT.
+ *   CENTRAL  the 2D kernel on frame tubelet_t / 2, zeros elsewhere (Scenic's
+ *            central-frame init): the model starts as uniform frame sampling.
+ * The rest of a ViT (cls, blocks, norm, head) maps onto the vidi names one to
+ * one; spatiotemporal position embeddings are the ViT's repeated over T'
+ * (docs/checkpoints.md). */
+typedef enum vidi_vivit_inflation { VIDI_INFLATE_AVERAGE = 0, VIDI_INFLATE_CENTRAL } vidi_vivit_inflation;
+vidi_status vidi_vivit_inflate_patch(const float *kernel2d, int hidden, int channels, int patch_h, int patch_w,
+                                     int tubelet_t, vidi_vivit_inflation mode, float *kernel3d);
+
 #ifdef __cplusplus
 }
 #endif
