@@ -34,6 +34,20 @@ PREPROCESSOR = {"shortest_edge": 36, "crop_size": 32, "resample": 2, "rescale_fa
                 "image_mean": [1.0, 1.0, 1.0], "image_std": [1.0, 1.0, 1.0]}
 
 
+def save_deterministic(sd, path, meta):
+    """save_file, then rewrite the header with sorted keys: safetensors orders
+    __metadata__ by a hash map, which would make reruns differ byte-wise."""
+    import struct
+    save_file(sd, path, metadata=meta)
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.dumps(json.loads(raw[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + raw[8 + n:])
+
+
 def clip(seed, cfg):
     g = torch.Generator().manual_seed(seed)
     s = cfg["image_size"]
@@ -111,7 +125,7 @@ def vidi_case(case, seed, desc, **over):
     meta = {"format": "vidi-vivit", "config": json.dumps(cfg, sort_keys=True)}
     sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     path = os.path.join(d, "model.safetensors")
-    save_file(sd, path, metadata=meta)
+    save_deterministic(sd, path, meta)
     x = clip(seed + 2, cfg)
     with torch.no_grad():
         _, st = model(x)
