@@ -1,6 +1,7 @@
 /* ViViT golden parity: model 1 written and run by HF transformers
  * (VivitForVideoClassification), models 1-4 in the vidi single-file format
- * run by the PyTorch reference (tools/oracle/gen_vivit_golden.py). Every
+ * run by the PyTorch reference (tools/oracle/gen_vivit_golden.py), and model 2
+ * converted from a Scenic Flax checkpoint by tools/convert_scenic.py. Every
  * stage must match to 1e-4 relative on every backend; on failure the first
  * diverging stage is named. Also checks labels and sampler settings. */
 #include <math.h>
@@ -76,7 +77,8 @@ static void run_case(const char *model_path, const char *golden_dir, const char 
 
     const vidi_vivit_config *c = vidi_vivit_get_config(model);
     CHECK_MSG((int)c->variant == variant, "%s: variant %d, expected %d", where, (int)c->variant, variant);
-    CHECK_MSG(!strcmp(vidi_vivit_label(model, 1), "action_1"), "%s: label 1 is '%s'", where, vidi_vivit_label(model, 1));
+    const char *label1 = strstr(model_path, "scenic") ? "LABEL_1" : "action_1";
+    CHECK_MSG(!strcmp(vidi_vivit_label(model, 1), label1), "%s: label 1 is '%s'", where, vidi_vivit_label(model, 1));
     int64_t in_shape[4] = {c->num_frames, c->channels, c->image_size, c->image_size};
     const float *input = NULL;
     float *logits = malloc(sizeof(float) * (size_t)c->num_labels);
@@ -124,7 +126,9 @@ static void check_sampler(const char *path, int shorter, float rescale, float me
 
 int main(void) {
     static const struct { const char *dir; int variant; } cases[] = {
-        {"vivit_hf", 1}, {"vivit_st", 1}, {"vivit_fe", 2}, {"vivit_fsa", 3}, {"vivit_fsa_tf", 3}, {"vivit_fdp", 4}};
+        {"vivit_hf", 1}, {"vivit_st", 1}, {"vivit_fe", 2}, {"vivit_fsa", 3}, {"vivit_fsa_tf", 3}, {"vivit_fdp", 4},
+        /* tools/convert_scenic.py output from a Scenic-layout Flax msgpack */
+        {"vivit_scenic", 2}};
     static const char *const backends[] = {"ref", "cpu"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[256], file[300];

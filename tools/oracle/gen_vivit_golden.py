@@ -11,12 +11,15 @@ Rewrites tests/golden/vivit_*/ (see tools/oracle/README.md, "ViViT"):
   vivit_fsa   model 3, factorised self-attention, spatial first
   vivit_fsa_tf model 3, temporal first, no qkv bias
   vivit_fdp   model 4, factorised dot-product attention (4 heads: 2 + 2)
+  vivit_scenic model 2 as a Scenic Flax checkpoint (msgpack) and its
+              tools/convert_scenic.py output
 The reference (tools/oracle/vivit_reference.py) is itself checked against
 transformers on model 1 before anything is written. Deterministic: fixed
 seeds, CPU, float32, one thread.
 """
 import json
 import os
+import struct
 import sys
 
 import torch
@@ -46,6 +49,96 @@ def save_deterministic(sd, path, meta):
     header += b" " * (-len(header) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(header)) + header + raw[8 + n:])
+
+
+# --------------------------------------------------------------------------
+# Scenic checkpoint layout (flax.serialization msgpack), for the converter test
+
+def msgpack_pack(o):
+    """The msgpack subset flax.serialization.msgpack_serialize writes: maps
+    with str keys, ints, floats, str, and ndarrays as ext type 1 holding
+    (shape, dtype name, C-order bytes)."""
+    import numpy as np
+    if isinstance(o, dict):
+        n = len(o)
+        head = bytes([0x80 | n]) if n < 16 else b"\xde" + struct.pack(">H", n)
+        return head + b"".join(msgpack_pack(str(k)) + msgpack_pack(v) for k, v in o.items())
+    if isinstance(o, (list, tuple)):
+        n = len(o)
+        head = bytes([0x90 | n]) if n < 16 else b"\xdc" + struct.pack(">H", n)
+        return head + b"".join(msgpack_pack(v) for v in o)
+    if isinstance(o, str):
+        b = o.encode()
+        return (bytes([0xA0 | len(b)]) if len(b) < 32 else b"\xd9" + bytes([len(b)])) + b
+    if isinstance(o, bytes):
+        return b"\xc6" + struct.pack(">I", len(o)) + o
+    if isinstance(o, int):
+        return bytes([o]) if 0 <= o < 128 else b"\xd3" + struct.pack(">q", o)
+    if isinstance(o, np.ndarray):
+        body = msgpack_pack((list(o.shape), o.dtype.name, np.ascontiguousarray(o).tobytes()))
+        return b"\xc9" + struct.pack(">Ib", len(body), 1) + body
+    raise TypeError(type(o))
+
+
+def to_scenic(model, cfg):
+    """PyTorch FactorisedEncoder -> Scenic SpaceTimeViViT params tree (Flax layouts)."""
+    sd = {k: v.detach().numpy().astype("float32") for k, v in model.state_dict().items()}
+    heads, d = cfg["num_attention_heads"], cfg["hidden_size"]
+    hd = d // heads
+
+    def stage(prefix, depth):
+        t = {"posembed_input": {"pos_embedding": sd[prefix + "position_embeddings"]},
+             "encoder_norm": {"scale": sd[prefix + "norm.weight"], "bias": sd[prefix + "norm.bias"]}}
+        for i in range(depth):
+            p = f"{prefix}layers.{i}."
+            q, k, v = sd[p + "qkv.weight"].reshape(3, d, d)
+            qb, kb, vb = sd[p + "qkv.bias"].reshape(3, d)
+            att = {name: {"kernel": w.T.reshape(d, heads, hd), "bias": b.reshape(heads, hd)}
+                   for name, w, b in (("query", q, qb), ("key", k, kb), ("value", v, vb))}
+            att["out"] = {"kernel": sd[p + "proj.weight"].T.reshape(heads, hd, d), "bias": sd[p + "proj.bias"]}
+            t[f"encoderblock_{i}"] = {
+                "LayerNorm_0": {"scale": sd[p + "ln1.weight"], "bias": sd[p + "ln1.bias"]},
+                "MultiHeadDotProductAttention_0": att,
+                "LayerNorm_1": {"scale": sd[p + "ln2.weight"], "bias": sd[p + "ln2.bias"]},
+                "MlpBlock_0": {"Dense_0": {"kernel": sd[p + "fc1.weight"].T, "bias": sd[p + "fc1.bias"]},
+                               "Dense_1": {"kernel": sd[p + "fc2.weight"].T, "bias": sd[p + "fc2.bias"]}}}
+        return t
+
+    params = {"embedding": {"kernel": sd["embeddings.patch.weight"].transpose(2, 3, 4, 1, 0),
+                            "bias": sd["embeddings.patch.bias"]},
+              "cls_SpatialTransformer": sd["spatial.cls_token"], "cls_TemporalTransformer": sd["temporal.cls_token"],
+              "SpatialTransformer": stage("spatial.", cfg["num_hidden_layers"]),
+              "TemporalTransformer": stage("temporal.", cfg["num_temporal_layers"]),
+              "output_projection": {"kernel": sd["head.weight"].T, "bias": sd["head.bias"]}}
+    # flax.training.checkpoints saves the whole Scenic TrainState.
+    return {"global_step": 0, "model_state": {}, "params": params}
+
+
+def scenic_case(seed=1100):
+    """Model 2 written in Scenic's Flax layout, converted by tools/convert_scenic.py."""
+    import subprocess
+    cfg = dict(BASE, variant="factorised_encoder", num_hidden_layers=1, num_temporal_layers=1, hidden_act="gelu_pytorch_tanh",
+               num_attention_heads=4, id2label={str(i): f"LABEL_{i}" for i in range(5)})
+    d = fresh_dir("vivit_scenic")
+    torch.manual_seed(seed)
+    model = ref.build(cfg).eval()
+    perturb(model, cls_pos(model), seed + 1)
+    ckpt = os.path.join(d, "checkpoint_0.msgpack")
+    with open(ckpt, "wb") as f:
+        f.write(msgpack_pack(to_scenic(model, cfg)))
+    out = os.path.join(d, "model.safetensors")
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "convert_scenic.py")
+    subprocess.run([sys.executable, tool, ckpt, "-o", out], check=True, stdout=subprocess.DEVNULL)
+    converted = load_file(out)
+    for k, v in model.state_dict().items():
+        assert torch.equal(converted[k], v), k
+    x = clip(seed + 2, cfg)
+    with torch.no_grad():
+        _, st = model(x)
+    g = {"input": x[0]}
+    g.update(flat(st))
+    write_golden(d, g, "model 2 from a Scenic-layout Flax msgpack via tools/convert_scenic.py")
+    print("vivit_scenic: converted tensors == reference weights")
 
 
 def clip(seed, cfg):
@@ -147,6 +240,7 @@ def main():
               variant="factorised_self_attention", attention_order="temporal_first", qkv_bias=False)
     vidi_case("vivit_fdp", 1000, "model 4 factorised dot-product, 4 heads (2 space, 2 time)",
               variant="factorised_dot_product", num_attention_heads=4, hidden_act="gelu")
+    scenic_case()
 
 
 if __name__ == "__main__":
