@@ -81,10 +81,9 @@ done:
 }
 
 /* Per-window cost: full forward vs push one tubelet + classify. */
-static void measure(vidi_vivit *m) {
+static void measure(vidi_vivit *m, int iters) {
     const vidi_vivit_config *c = vidi_vivit_get_config(m);
     size_t frame = (size_t)c->channels * c->image_size * c->image_size;
-    int iters = 40;
     float *video = malloc(sizeof(float) * frame * (size_t)c->num_frames);
     float *logits = malloc(sizeof(float) * (size_t)c->num_labels);
     vidi_vivit_stream *st = NULL;
@@ -117,9 +116,25 @@ int main(void) {
         CHECK_MSG(vidi_vivit_load("tests/golden/vivit_fe/model.safetensors", be, &m) == VIDI_OK, "load: %s",
                   vidi_last_error());
         if (m) check_equivalence(m, backends[i]);
-        if (m && i == 1) measure(m);
+        if (m && i == 1) measure(m, 40);
         vidi_vivit_free(m);
         vidi_backend_destroy(be);
+    }
+    /* Optional: time a bigger model 2 (any vidi file), e.g. written by
+     * tools/oracle/gen_vivit_golden.py-style random weights. */
+    const char *bench = getenv("VIDI_VIVIT_BENCH_MODEL");
+    if (bench) {
+        vidi_backend *bb = NULL;
+        vidi_vivit *bm = NULL;
+        int threads = getenv("VIDI_THREADS") ? atoi(getenv("VIDI_THREADS")) : 1;
+        CHECK(vidi_backend_create("cpu", threads, &bb) == VIDI_OK);
+        CHECK_MSG(vidi_vivit_load(bench, bb, &bm) == VIDI_OK, "%s: %s", bench, vidi_last_error());
+        if (bm) {
+            printf("%s: %.2f GFLOP per full forward, %d thread(s)\n", bench, vidi_vivit_flops(bm) / 1e9, threads);
+            measure(bm, 5);
+        }
+        vidi_vivit_free(bm);
+        vidi_backend_destroy(bb);
     }
     /* Only model 2 streams. */
     vidi_backend *be = NULL;
