@@ -2,6 +2,7 @@
  * over the views (see classify_video.h). */
 #include "pipeline/classify_video.h"
 
+#include <libavformat/avformat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,4 +221,15 @@ vidi_status vidi_model_probe(const char *path, vidi_model_kind *kind) {
         *kind = VIDI_MODEL_VIDEO;
     vidi_safetensors_close(st);
     return VIDI_OK;
+}
+
+int vidi_input_is_image(const char *path) {
+    if (!path || strstr(path, "://")) return 0;
+    AVFormatContext *fmt = NULL;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0) return 0;
+    const char *name = fmt->iformat->name;
+    size_t len = strlen(name);
+    int image = !strcmp(name, "image2") || (len > 5 && !strcmp(name + len - 5, "_pipe"));
+    avformat_close_input(&fmt);
+    return image;
 }

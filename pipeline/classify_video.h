@@ -64,6 +64,29 @@ vidi_status vidi_video_classifier_forward_views(vidi_video_classifier *vc, const
 vidi_status vidi_classify_video_views(vidi_video_classifier *vc, vidi_decoder *dec, int views_t, int views_s,
                                       float *logits, vidi_clip_views *opt_info);
 
+/* Sliding windows over a whole video (factorised encoder, model 2, only):
+ * frames are decoded in order from dec's current position, every
+ * frame_stride-th kept, preprocessed as the sampler's centre view
+ * (vidi_frame_preprocessor) and pushed once into a vidi_vivit_stream. Once
+ * num_frames frames are in, and then every window_stride kept frames (a
+ * multiple of the tubelet depth, so windows start on tubelet boundaries),
+ * fn gets the window's logits; each equals a full forward over the same
+ * frames. A non-OK return from fn stops the run and is returned. A video
+ * with fewer kept frames than one window is VIDI_ERR_ARG. */
+typedef struct vidi_stream_window {
+    int index;                       /* 0, 1, ... */
+    int64_t first_frame, last_frame; /* presentation-order indices of its first and last frames */
+    double start_s, end_s;           /* their timestamps (pts, seconds) */
+} vidi_stream_window;
+typedef vidi_status (*vidi_stream_window_fn)(void *user, const vidi_stream_window *window, const float *logits);
+vidi_status vidi_classify_video_stream(vidi_video_classifier *vc, vidi_decoder *dec, int window_stride,
+                                       int frame_stride, vidi_stream_window_fn fn, void *user);
+/* The checks vidi_classify_video_stream starts with (variant, strides), for
+ * callers that want to refuse once before opening any input; label names
+ * the thing in the message. */
+vidi_status vidi_classify_video_stream_check(vidi_video_classifier *vc, const char *label, int window_stride,
+                                             int frame_stride);
+
 /* The default video model: $VIDI_MODEL_DIR/vivit-synth.safetensors when
  * VIDI_MODEL_DIR is set, else <VIDI_DEFAULT_MODEL_DIR>/vivit-synth.safetensors
  * (the source tree's samples/models at build time). VIDI_ERR_IO naming the
@@ -76,5 +99,12 @@ vidi_status vidi_default_video_model(char *buf, size_t n);
  * or anything else (left to the image loader, which reports what it is). */
 typedef enum vidi_model_kind { VIDI_MODEL_IMAGE = 0, VIDI_MODEL_VIDEO } vidi_model_kind;
 vidi_status vidi_model_probe(const char *path, vidi_model_kind *kind);
+
+/* 1 when path is a still image (libavformat picks an image demuxer: image2,
+ * png_pipe, jpeg_pipe, ...), 0 otherwise, including URLs (not opened here)
+ * and files libavformat cannot read (the decoder then reports why). Lets a
+ * caller say "an image given to a video model" instead of classifying a
+ * one-frame video, and the other way round. */
+int vidi_input_is_image(const char *path);
 
 #endif

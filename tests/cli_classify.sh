@@ -32,8 +32,8 @@ expect 2 "unknown command" -- "$vidi" frobnicate; err_has "unknown command 'frob
 
 # Usage errors: exit 2, one line naming the problem.
 expect 2 "unknown option" -- "$vidi" classify --model "$model" --bogus x.png; err_has "unknown option '--bogus'"; err_one_line
-expect 2 "missing model" -- "$vidi" classify x.png; err_has "--model is required"
-expect 2 "no inputs" -- "$vidi" classify --model "$model"; err_has "no input images"
+VIDI_MODEL_DIR="$tmp" expect 1 "no default model" -- "$vidi" classify x.png; err_has "no default video model"; err_has "$tmp"; err_one_line
+expect 2 "no inputs" -- "$vidi" classify --model "$model"; err_has "no inputs"
 expect 2 "bad top-k" -- "$vidi" classify --model "$model" --top-k zero x.png; err_has "--top-k"
 expect 2 "bad backend" -- "$vidi" classify --model "$model" --backend tpu x.png; err_has "tpu"
 expect 2 "missing value" -- "$vidi" classify --model; err_has "needs a value"

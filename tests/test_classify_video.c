@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "pipeline/classify_video.h"
+#include "vidi/preprocess.h"
 #include "vidi/video_writer.h"
 
 #define FE_MODEL "tests/golden/vivit_fe/model.safetensors"
@@ -183,6 +184,139 @@ static void test_hf_model(vidi_backend *be) {
     vidi_video_classifier_free(vc);
 }
 
+/* Windows collected from vidi_classify_video_stream. */
+#define MAX_WINDOWS 32
+typedef struct windows {
+    int n, labels;
+    vidi_stream_window w[MAX_WINDOWS];
+    float logits[MAX_WINDOWS][16];
+} windows;
+
+static vidi_status collect(void *user, const vidi_stream_window *w, const float *logits) {
+    windows *ws = user;
+    if (ws->n >= MAX_WINDOWS) return vidi_set_error(VIDI_ERR_ARG, "too many windows");
+    ws->w[ws->n] = *w;
+    memcpy(ws->logits[ws->n++], logits, sizeof(float) * (size_t)ws->labels);
+    return VIDI_OK;
+}
+
+static double rel_error_f(const float *got, const float *want, int n) {
+    double w[64];
+    for (int i = 0; i < n; i++) w[i] = want[i];
+    return rel_error(got, w, n);
+}
+
+/* Each streamed window equals a full forward over the same frames, read by
+ * index (the decoder's seek path, not the sequential one) and preprocessed
+ * one by one; frame stride 2, window stride 4 on a 50-frame video. */
+static void test_stream_windows(vidi_backend *be) {
+    vidi_video_classifier *vc = NULL;
+    CHECK(vidi_video_classifier_open(FE_MODEL, be, &vc) == VIDI_OK);
+    if (!vc) return;
+    vidi_vivit *m = vidi_video_classifier_model(vc);
+    const vidi_vivit_config *c = vidi_vivit_get_config(m);
+    windows ws;
+    memset(&ws, 0, sizeof ws);
+    ws.labels = c->num_labels;
+    vidi_decoder *dec = open_video(vc, CFR_VIDEO), *seek = open_video(vc, CFR_VIDEO);
+    size_t frame = (size_t)3 * c->image_size * c->image_size;
+    float *clip = malloc(sizeof(float) * frame * c->num_frames), want[16];
+    vidi_frame *frames = calloc((size_t)c->num_frames, sizeof *frames);
+    if (!dec || !seek || !clip || !frames) goto done;
+    vidi_status s = vidi_classify_video_stream(vc, dec, 4, 2, collect, &ws);
+    CHECK_MSG(s == VIDI_OK, "stream: %s", vidi_last_error());
+    /* 25 kept frames (0, 2, ..., 48): windows after 8, 12, 16, 20, 24 of them. */
+    CHECK_MSG(ws.n == 5, "%d windows, expected 5", ws.n);
+    vidi_sampler_params p = *vidi_video_classifier_sampler_params(vc);
+    double worst = 0;
+    for (int k = 0; k < ws.n; k++) {
+        const vidi_stream_window *w = &ws.w[k];
+        CHECK_MSG(w->index == k && w->first_frame == 8 * k && w->last_frame == 8 * k + 2 * (c->num_frames - 1),
+                  "window %d: frames %lld-%lld", k, (long long)w->first_frame, (long long)w->last_frame);
+        CHECK(w->end_s > w->start_s && w->start_s >= 0);
+        int64_t idx[64];
+        for (int t = 0; t < c->num_frames; t++) idx[t] = w->first_frame + 2 * t;
+        if (vidi_decoder_read_indices(seek, idx, c->num_frames, frames) != VIDI_OK) {
+            CHECK_MSG(0, "read_indices: %s", vidi_last_error());
+            break;
+        }
+        int ok = 1;
+        for (int t = 0; t < c->num_frames; t++) {
+            ok &= vidi_preprocess_frame(&p, frames[t].rgb, frames[t].width, frames[t].height, frames[t].width * 3,
+                                        clip + t * frame) == VIDI_OK;
+            if (t == 0) CHECK(fabs(frames[t].pts - w->start_s) < 1e-9);
+            if (t == c->num_frames - 1) CHECK(fabs(frames[t].pts - w->end_s) < 1e-9);
+            vidi_frame_free(&frames[t]);
+        }
+        CHECK(ok && vidi_vivit_forward(m, clip, want, NULL, NULL) == VIDI_OK);
+        double err = rel_error_f(ws.logits[k], want, c->num_labels);
+        if (err > worst) worst = err;
+        CHECK_MSG(err <= 1e-5, "window %d: stream vs full forward rel err %.3g", k, err);
+    }
+    printf("stream windows == full forwards over %d windows, worst rel err %.2e\n", ws.n, worst);
+
+    /* Wrong strides and models. */
+    CHECK(vidi_classify_video_stream(vc, seek, 3, 1, collect, &ws) == VIDI_ERR_ARG);
+    CHECK_MSG(strstr(vidi_last_error(), "tubelet depth 2"), "message: %s", vidi_last_error());
+    CHECK(vidi_classify_video_stream(vc, seek, 2, 0, collect, &ws) == VIDI_ERR_ARG);
+done:
+    vidi_decoder_close(dec);
+    vidi_decoder_close(seek);
+    vidi_video_classifier_free(vc);
+    free(clip);
+    free(frames);
+    vc = NULL;
+    if (vidi_video_classifier_open(HF_MODEL, be, &vc) == VIDI_OK) {
+        dec = open_video(vc, CFR_VIDEO);
+        if (dec) CHECK(vidi_classify_video_stream(vc, dec, 2, 1, collect, &ws) == VIDI_ERR_UNSUPPORTED);
+        CHECK_MSG(strstr(vidi_last_error(), "factorised-encoder"), "message: %s", vidi_last_error());
+        vidi_decoder_close(dec);
+    }
+    vidi_video_classifier_free(vc);
+}
+
+/* A video of exactly num_frames frames: uniform sampling takes every frame,
+ * so `classify` (sampler, 1x1) and the stream's only window see the same
+ * frames and must agree; a shorter video has no window. */
+static void test_stream_equals_classify(vidi_backend *be) {
+    char path[256], short_path[256];
+    snprintf(path, sizeof path, "%s/eight.mp4", tmpdir);
+    snprintf(short_path, sizeof short_path, "%s/seven.mp4", tmpdir);
+    if (!write_video(path, 48, 40, 8) || !write_video(short_path, 48, 40, 7)) return;
+    vidi_video_classifier *vc = NULL;
+    CHECK(vidi_video_classifier_open(FE_MODEL, be, &vc) == VIDI_OK);
+    if (!vc) return;
+    windows ws;
+    memset(&ws, 0, sizeof ws);
+    ws.labels = vidi_video_classifier_num_labels(vc);
+    float logits[16];
+    vidi_decoder *a = open_video(vc, path), *b = open_video(vc, path), *c = open_video(vc, short_path);
+    if (a && b && c) {
+        CHECK_MSG(vidi_classify_video_views(vc, a, 1, 1, logits, NULL) == VIDI_OK, "%s", vidi_last_error());
+        CHECK_MSG(vidi_classify_video_stream(vc, b, 2, 1, collect, &ws) == VIDI_OK, "%s", vidi_last_error());
+        CHECK(ws.n == 1);
+        double err = rel_error_f(ws.logits[0], logits, ws.labels);
+        CHECK_MSG(err <= 1e-5, "stream window vs classify 1x1: rel err %.3g", err);
+        CHECK(vidi_classify_video_stream(vc, c, 2, 1, collect, &ws) == VIDI_ERR_ARG);
+        CHECK_MSG(strstr(vidi_last_error(), "fewer than one window of 8 frames"), "message: %s", vidi_last_error());
+    }
+    vidi_decoder_close(a);
+    vidi_decoder_close(b);
+    vidi_decoder_close(c);
+    vidi_video_classifier_free(vc);
+    unlink(path);
+    unlink(short_path);
+}
+
+static void test_input_kind(void) {
+    CHECK(vidi_input_is_image("samples/images/circle_1.jpg") == 1);
+    CHECK(vidi_input_is_image("samples/images/circle_2.png") == 1);
+    CHECK(vidi_input_is_image(CFR_VIDEO) == 0);
+    CHECK(vidi_input_is_image("samples/clips/ssv2-vp9/1.webm") == 0);
+    CHECK(vidi_input_is_image("tests/fixtures/video/yuvj_mjpeg.avi") == 0);
+    CHECK(vidi_input_is_image("no/such/file.png") == 0);
+}
+
 static void test_wrong_models(vidi_backend *be) {
     vidi_video_classifier *vc = NULL;
     CHECK(vidi_video_classifier_open(VIT_MODEL, be, &vc) == VIDI_ERR_FORMAT && !vc);
@@ -237,6 +371,9 @@ int main(void) {
     test_views_average(be);
     test_short_video(be);
     test_hf_model(be);
+    test_stream_windows(be);
+    test_stream_equals_classify(be);
+    test_input_kind();
     test_wrong_models(be);
     test_default_model();
     vidi_backend_destroy(be);

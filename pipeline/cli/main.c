@@ -17,7 +17,7 @@ static const char usage[] =
     "on images and video, on the CPU.\n"
     "\n"
     "commands:\n"
-    "  classify   classify images with a ViT checkpoint (HF, timm or torchvision)\n"
+    "  classify   classify images (ViT) or videos (ViViT: views, sliding windows)\n"
     "  bench      time the model's forward pass on a fixed random input\n"
     "  probe      show a video's metadata (duration, frames, fps, size, codec, rotation)\n"
     "  frames     write chosen or sampled frames of a video as PNGs\n"
