@@ -1,0 +1,177 @@
+/* vidi — video diffusion: the Improved-DDPM core (Nichol & Dhariwal 2021)
+ * with respaced / DDIM / DPM-Solver++(2M) sampling and classifier-free
+ * guidance.
+ *
+ * The process. vidi_diffusion holds the tables of one Gaussian diffusion
+ * process in double precision (as improved-diffusion's GaussianDiffusion):
+ * betas, alphas_cumprod, the posterior q(x_{t-1} | x_t, x_0) and the
+ * learned-range variance bounds. A respaced process (space_timesteps,
+ * "ddimN") keeps a subset of the base steps; its betas are
+ * 1 - abar[t_i] / abar[t_{i-1}] so its abar equal the base ones at the kept
+ * steps, and the model is always called with the base timestep
+ * (timestep_map), which is what it was trained on.
+ *
+ * Models predict eps and, when learned, v in [-1, 1] per element:
+ *   log sigma^2 = frac * log beta_t + (1 - frac) * log beta~_t, frac = (v+1)/2
+ * Samplers call the model through vidi_denoise_fn; classifier-free guidance
+ * is eps_u + s (eps_c - eps_u) on eps (v from the conditional call).
+ *
+ * Noise comes from vidi's own seeded generator (splitmix64 + Box-Muller in
+ * double), so the same seed gives the same bytes on every machine. */
+#ifndef VIDI_DIFFUSION_H
+#define VIDI_DIFFUSION_H
+
+#include <stdint.h>
+#include "vidi/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vidi_beta_schedule {
+    VIDI_SCHEDULE_LINEAR = 0, /* linspace(1e-4, 0.02) scaled by 1000/T (improved-diffusion) */
+    VIDI_SCHEDULE_COSINE,     /* abar(t) = cos^2(((t/T) + s)/(1 + s) * pi/2), s = 0.008, beta <= 0.999 */
+} vidi_beta_schedule;
+
+/* "linear" / "cosine" -> schedule; VIDI_ERR_ARG for anything else. */
+vidi_status vidi_beta_schedule_parse(const char *name, vidi_beta_schedule *out);
+const char *vidi_beta_schedule_name(vidi_beta_schedule s);
+
+/* betas[0..T) of the named schedule. */
+vidi_status vidi_beta_schedule_betas(vidi_beta_schedule s, int T, double *betas);
+
+/* improved-diffusion space_timesteps(T, spec): "ddimN" keeps range(0, T, T/N)
+ * for the stride that yields exactly N steps; otherwise a comma list of counts
+ * "a,b,c" splits [0, T) into equal sections and takes that many evenly spaced
+ * steps from each (a single number N: N steps over the whole range). Writes
+ * the kept steps ascending into keep[] (capacity T) and their number to *n.
+ * Errors name the spec and the reason (0 steps, more steps than T, ...). */
+vidi_status vidi_space_timesteps(int T, const char *spec, int *keep, int *n);
+
+typedef struct vidi_diffusion {
+    int num_timesteps;             /* T of this process (the respaced count) */
+    int *timestep_map;             /* [T]: base timestep the model sees at step t */
+    double *betas;                 /* [T] */
+    double *alphas_cumprod;        /* [T] abar_t */
+    double *alphas_cumprod_prev;   /* [T] abar_{t-1}, 1 at t = 0 */
+    double *sqrt_alphas_cumprod;   /* [T] */
+    double *sqrt_one_minus_alphas_cumprod;   /* [T] */
+    double *log_one_minus_alphas_cumprod;    /* [T] */
+    double *sqrt_recip_alphas_cumprod;       /* [T] 1/sqrt(abar) */
+    double *sqrt_recipm1_alphas_cumprod;     /* [T] sqrt(1/abar - 1) */
+    double *posterior_variance;              /* [T] beta~_t */
+    double *posterior_log_variance_clipped;  /* [T] log beta~ with t = 0 taking beta~_1 */
+    double *posterior_mean_coef1;            /* [T] coefficient of x_0 */
+    double *posterior_mean_coef2;            /* [T] coefficient of x_t */
+} vidi_diffusion;
+
+/* A process from explicit betas (0 < beta <= 0.999 each, T >= 1). */
+vidi_status vidi_diffusion_create(const double *betas, int T, vidi_diffusion **out);
+/* The base process of a schedule with T steps. */
+vidi_status vidi_diffusion_create_named(vidi_beta_schedule s, int T, vidi_diffusion **out);
+/* The base process respaced to the steps `spec` keeps (vidi_space_timesteps). */
+vidi_status vidi_diffusion_respace(const vidi_diffusion *base, const char *spec, vidi_diffusion **out);
+void vidi_diffusion_free(vidi_diffusion *d);
+
+/* x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise over n floats (out may alias x0). */
+vidi_status vidi_diffusion_q_sample(const vidi_diffusion *d, int t, const float *x0, const float *noise, float *out,
+                                    int64_t n);
+
+/* Mean of q(x_{t-1} | x_t, x_0) (n floats); *var / *log_var (may be NULL) get
+ * the posterior variance and its clipped log. */
+vidi_status vidi_diffusion_q_posterior(const vidi_diffusion *d, int t, const float *x0, const float *xt, float *mean,
+                                       int64_t n, double *var, double *log_var);
+
+/* p(x_{t-1} | x_t) from the model outputs: pred_x0 = (x_t - sqrt(1-abar) eps)/sqrt(abar)
+ * (clamped to [-1, 1] when clip), mean = posterior mean(pred_x0, x_t);
+ * log_var per element from v (learned range) or, when v is NULL, the fixed
+ * log beta~ (clipped). pred_x0 and log_var may be NULL. */
+vidi_status vidi_diffusion_p_mean_variance(const vidi_diffusion *d, int t, const float *xt, const float *eps,
+                                           const float *v, int clip, float *mean, float *log_var, float *pred_x0,
+                                           int64_t n);
+
+/* ---- one step of each sampler (the building blocks the loop uses) ---- */
+
+/* Ancestral DDPM: x_{t-1} = mean + [t > 0] exp(log_var / 2) noise. */
+vidi_status vidi_diffusion_ddpm_step(const vidi_diffusion *d, int t, const float *xt, const float *eps, const float *v,
+                                     int clip, const float *noise, float *out, int64_t n);
+
+/* DDIM (Song et al., improved-diffusion ddim_sample) from step t to t-1 of
+ * d: eps is re-derived from the (clipped) pred_x0, sigma = eta
+ * sqrt((1-abar')/(1-abar)) sqrt(1 - abar/abar'). noise may be NULL when
+ * eta == 0. */
+vidi_status vidi_diffusion_ddim_step(const vidi_diffusion *d, int t, const float *xt, const float *eps, float eta,
+                                     int clip, const float *noise, float *out, int64_t n);
+
+/* DPM-Solver++(2M) (Lu et al. 2022, midpoint form as in diffusers'
+ * DPMSolverMultistepScheduler) in data prediction, between cumulative
+ * alphas: from abar_s0 (current) to abar_t (next; 1.0 means sigma = 0, the
+ * final step, which is first order). x0 is the data prediction at s0; x0_prev
+ * the one at the previous step s1 with abar_s1, or NULL for the first-order
+ * (first) step. */
+vidi_status vidi_dpmpp_2m_step(double abar_s1, double abar_s0, double abar_t, const float *xt, const float *x0,
+                               const float *x0_prev, float *out, int64_t n);
+
+/* ---- sampling loop ---- */
+
+/* The denoiser: eps (and v when the model learns its variance; v is NULL
+ * when the sampler does not need it) for x_t at base timestep t, conditioned
+ * on `label` (-1: the null label, for guidance). n floats each. */
+typedef vidi_status (*vidi_denoise_fn)(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n);
+
+typedef enum vidi_sampler_kind {
+    VIDI_SAMPLER_DDPM = 0,  /* ancestral, respaced */
+    VIDI_SAMPLER_DDIM,      /* eta = 0 deterministic */
+    VIDI_SAMPLER_DPMPP_2M,  /* DPM-Solver++(2M), deterministic */
+} vidi_sampler_kind;
+
+/* "ddpm" / "ddim" / "dpm++" (also "dpmpp", "dpm++2m"). */
+vidi_status vidi_sampler_parse(const char *name, vidi_sampler_kind *out);
+const char *vidi_sampler_name(vidi_sampler_kind k);
+
+typedef struct vidi_sample_params {
+    vidi_sampler_kind sampler;
+    int steps;             /* sampling steps, 1..T */
+    float eta;             /* DDIM only */
+    float guidance;        /* classifier-free guidance scale; 1: conditional only, no second call */
+    int label;             /* class, or -1 for the null label (unconditional) */
+    int clip;              /* clamp pred_x0 to [-1, 1] (improved-diffusion's clip_denoised) */
+    uint64_t seed;
+    int learned_sigma;     /* the model outputs v (DDPM uses it) */
+    /* Called after each step (done = 1..steps); may be NULL. */
+    void (*progress)(void *user, int done, int total);
+    void *progress_user;
+    /* Called on the initial noise and after each step with x and the
+     * cumulative alpha abar of the noise level x now sits at (1.0: data, after
+     * the last step); in-painting by replacement overwrites the known region
+     * with sqrt(abar) x0 + sqrt(1 - abar) noise here. May be NULL. */
+    vidi_status (*after_step)(void *user, float *x, int64_t n, double abar, int step);
+    void *after_step_user;
+} vidi_sample_params;
+
+/* DDPM, 50 steps, eta 0, guidance 1, label -1, clip 1, seed 0. */
+vidi_sample_params vidi_sample_default_params(void);
+
+/* The respaced process DDPM and DDIM run on: "ddimN" spacing (an even
+ * stride, diffusers' "leading" timesteps) when one gives exactly N steps,
+ * else improved-diffusion's section spacing "N". The caller frees it. */
+vidi_status vidi_sampler_process(const vidi_diffusion *base, const vidi_sample_params *p, vidi_diffusion **out);
+
+/* DPM++ timesteps as diffusers' DPMSolverMultistepScheduler ("linspace"):
+ * round(linspace(0, T-1, N+1)) descending without the 0; the last step then
+ * goes to sigma = 0. ts: N ints. */
+vidi_status vidi_dpmpp_timesteps(int T, int N, int *ts);
+
+/* Runs the sampler from pure noise (drawn from p->seed) and leaves x0 in x
+ * (n floats). eps/v scratch is allocated here. */
+vidi_status vidi_diffusion_sample(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
+                                  void *user, float *x, int64_t n);
+
+/* Deterministic standard normal noise: n floats from the stream (seed,
+ * stream). The same (seed, stream) always gives the same values. */
+void vidi_randn(uint64_t seed, uint64_t stream, float *out, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
