@@ -7,21 +7,8 @@ set -u
 vidi="$1"
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+. tests/lib.sh
 
-# expect CODE DESCRIPTION -- command...   (stdout -> $tmp/out, stderr -> $tmp/err)
-expect() {
-  local code=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$code" ]; then ok; else bad "$what: exit $got, expected $code; stderr: $(head -c 300 "$tmp/err")"; fi
-}
-err_has() { if grep -q -- "$1" "$tmp/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$tmp/err")"; fi; }
-err_one_line() { if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok; else bad "stderr is not one line: $(cat "$tmp/err")"; fi; }
-out_has() { if grep -q -- "$1" "$tmp/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$tmp/out")"; fi; }
 # Hash of every file under a directory, by relative path.
 tree_hash() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs -d '\n' sha256sum | sha256sum | cut -c1-64); }
 
@@ -150,5 +137,4 @@ for f in ssv2-vp9/labels.json ssv2-vp9/train.json ssv2-vp9/validation.json kinet
   if [ -s "samples/clips/$f" ]; then ok; else bad "samples/clips/$f missing"; fi
 done
 
-echo "cli_synth: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary cli_synth

@@ -6,19 +6,7 @@ vidi="$1"
 tmp=$(mktemp -d)
 listener_pid=""
 trap 'rm -rf "$tmp"; [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$code" ]; then ok; else bad "$what: exit $got, expected $code; stderr: $(head -c 300 "$tmp/err")"; fi
-}
-err_has() { if grep -q -- "$1" "$tmp/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$tmp/err")"; fi; }
-err_one_line() { if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok; else bad "stderr is not one line: $(cat "$tmp/err")"; fi; }
-out_has() { if grep -q -- "$1" "$tmp/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$tmp/out")"; fi; }
+. tests/lib.sh
 v=tests/fixtures/video
 # In the sanitizer build: GStreamer/GLib's one-time allocations are not vidi's leaks.
 printf 'leak:libglib-2.0.so\nleak:libgstlibav.so\nleak:libgstreamer-1.0.so\nleak:libgobject-2.0.so\n' >"$tmp/lsan.supp"
@@ -96,5 +84,4 @@ expect 1 "silent server" -- "$vidi" probe --timeout 2 "http://127.0.0.1:$port/x.
 took=$(python3 -c "print($(date +%s.%N) - $start)")
 python3 -c "import sys; sys.exit(0 if $took < 5 else 1)" && ok || bad "silent server took ${took}s"
 
-echo "cli_video: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary cli_video
