@@ -15,6 +15,7 @@ const char *vidi_op_name(vidi_op op) {
     case VIDI_OP_ADD: return "add";
     case VIDI_OP_GELU: return "gelu";
     case VIDI_OP_PATCH_EMBED: return "patch_embed";
+    case VIDI_OP_MODULATE: return "modulate";
     case VIDI_OP_COUNT: break;
     }
     return "unknown";
@@ -96,6 +97,7 @@ static vidi_backend *host_backend(const char *name) {
         (be)->add = vidi_##tier##_add;         \
         (be)->gelu = vidi_##tier##_gelu;       \
         (be)->patch_embed = vidi_##tier##_patch_embed; \
+        (be)->modulate = vidi_##tier##_modulate; \
     } while (0)
 
 vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out) {

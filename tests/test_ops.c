@@ -352,6 +352,40 @@ static void test_patch_embed(vidi_backend *ref, vidi_backend *be) {
     }
 }
 
+/* ---- modulate (adaLN) ---- */
+
+/* One product, up to two sums of O(1) floats: a few float roundings. */
+static void test_modulate(vidi_backend *ref, vidi_backend *be) {
+    if (!be->supports_op(be, VIDI_OP_MODULATE) || !be->modulate) return;
+    static const int64_t rows_tab[] = {1, 7, 197};
+    static const int64_t dims[] = {1, 7, 96, 768};
+    for (int r = 0; r < 3; r++)
+        for (int d = 0; d < 4; d++)
+            for (int form = 0; form < 4; form++) /* bit 0: shift, bit 1: residual */
+                for (int alias = 0; alias < 3; alias++) { /* 0: none, 1: out == in, 2: out == res */
+                    int64_t rows = rows_tab[r], dim = dims[d], n = rows * dim;
+                    int with_shift = form & 1, with_res = form >> 1;
+                    if (alias == 2 && !with_res) continue;
+                    float sb = form == 3 ? 0.0f : 1.0f;
+                    float *x = rand_buf(n, -3.0f, 3.0f), *res = rand_buf(n, -3.0f, 3.0f);
+                    float *scale = rand_buf(dim, -1.5f, 1.5f), *shift = rand_buf(dim, -1.0f, 1.0f);
+                    float *want = guarded_alloc(n), *got = guarded_alloc(n);
+                    char shape[128];
+                    snprintf(shape, sizeof shape, "rows=%lld dim=%lld shift=%d res=%d bias=%g alias=%d", (long long)rows,
+                             (long long)dim, with_shift, with_res, (double)sb, alias);
+                    CHECK(ref->modulate(ref, want, x, scale, sb, with_shift ? shift : NULL, with_res ? res : NULL, rows,
+                                        dim) == VIDI_OK);
+                    const float *in = x, *rs = with_res ? res : NULL;
+                    if (alias == 1) memcpy(got, x, (size_t)n * sizeof *x), in = got;
+                    if (alias == 2) memcpy(got, res, (size_t)n * sizeof *x), rs = got;
+                    vidi_status st = be->modulate(be, got, in, scale, sb, with_shift ? shift : NULL, rs, rows, dim);
+                    CHECK_MSG(st == VIDI_OK, "modulate [%s] %s: %s", config, shape, vidi_last_error());
+                    compare("modulate", shape, got, want, n, (tolerance){2e-6, 1e-6});
+                    free(x); free(res); free(scale); free(shift);
+                    guarded_free(want); guarded_free(got);
+                }
+}
+
 /* ---- errors ---- */
 
 static void test_errors(vidi_backend *be) {
@@ -387,6 +421,12 @@ static void test_errors(vidi_backend *be) {
     CHECK_MSG(be->patch_embed(be, buf, buf, buf, NULL, &p) == VIDI_ERR_ARG, "%s patch_embed stride", n);
     p = (vidi_patch_layout){1, 3, 32, 32, 1, 0, 16, 8, 8};
     CHECK_MSG(be->patch_embed(be, buf, buf, buf, NULL, &p) == VIDI_ERR_ARG, "%s patch_embed zero patch", n);
+    if (be->modulate) {
+        CHECK_MSG(be->modulate(be, buf, buf, NULL, 1.0f, NULL, NULL, 2, 4) == VIDI_ERR_ARG, "%s modulate NULL scale", n);
+        CHECK_MSG(be->modulate(be, buf, buf, buf, 1.0f, NULL, NULL, 2, 0) == VIDI_ERR_ARG, "%s modulate dim=0", n);
+        CHECK_MSG(be->modulate(be, buf, buf, buf, NAN, NULL, NULL, 2, 4) == VIDI_ERR_ARG, "%s modulate nan bias", n);
+        CHECK(be->modulate(be, buf, buf, buf, 1.0f, NULL, NULL, 0, 4) == VIDI_OK);
+    }
     /* Empty work is fine. */
     CHECK(be->linear(be, buf, buf, buf, NULL, 0, 4, 4, VIDI_ACT_GELU_ERF) == VIDI_OK);
     CHECK(be->add(be, buf, buf, buf, 0) == VIDI_OK);
@@ -448,6 +488,7 @@ int main(void) {
                 test_attention(ref, be);
                 test_elementwise(ref, be);
                 test_patch_embed(ref, be);
+                test_modulate(ref, be);
                 if (is_cpu) vidi_cpu_force_scalar(0);
                 vidi_backend_destroy(be);
             }

@@ -36,6 +36,8 @@ typedef struct vidi_backend {
     vidi_status (*gelu)(vidi_be *be, float *out, const float *in, int64_t n, vidi_act act);
     vidi_status (*patch_embed)(vidi_be *be, float *out, const float *video, const float *weight,
                                const float *bias, const vidi_patch_layout *layout);
+    vidi_status (*modulate)(vidi_be *be, float *out, const float *in, const float *scale, float scale_bias,
+                            const float *shift, const float *res, int64_t rows, int64_t dim);
 } vidi_backend;
 
 /* name: "ref", "cpu", "cuda" or "auto" (cuda when built and a device exists,

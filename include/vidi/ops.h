@@ -33,6 +33,7 @@ typedef enum vidi_op {
     VIDI_OP_ADD,
     VIDI_OP_GELU,
     VIDI_OP_PATCH_EMBED,
+    VIDI_OP_MODULATE,
     VIDI_OP_COUNT
 } vidi_op;
 
@@ -93,7 +94,13 @@ typedef const struct vidi_backend vidi_be;
     vidi_status vidi_##tier##_gelu(vidi_be *be, float *out, const float *in, int64_t n, vidi_act act);  \
     vidi_status vidi_##tier##_patch_embed(vidi_be *be, float *out, const float *video,                  \
                                           const float *weight, const float *bias,                       \
-                                          const vidi_patch_layout *layout);
+                                          const vidi_patch_layout *layout);                             \
+    /* adaLN modulation (DiT): out[r, c] = res[r, c] + in[r, c] * (scale_bias + scale[c]) + shift[c]   \
+     * with res and shift optional (NULL: 0) and scale [dim] required. Modulate: (h, h, scale, 1,      \
+     * shift, NULL); gated residual: (x, y, gate, 0, NULL, x). out may alias in or res. */              \
+    vidi_status vidi_##tier##_modulate(vidi_be *be, float *out, const float *in, const float *scale,    \
+                                       float scale_bias, const float *shift, const float *res,          \
+                                       int64_t rows, int64_t dim);
 
 VIDI_DECLARE_OPS(ref)
 VIDI_DECLARE_OPS(cpu)

@@ -51,3 +51,20 @@ vidi_status vidi_ref_layernorm(vidi_be *be, float *out, const float *in, const f
     }
     return VIDI_OK;
 }
+
+vidi_status vidi_ref_modulate(vidi_be *be, float *out, const float *in, const float *scale, float scale_bias,
+                              const float *shift, const float *res, int64_t rows, int64_t dim) {
+    (void)be;
+    vidi_status st = vidi_check_modulate(out, in, scale, rows, dim, scale_bias);
+    if (st != VIDI_OK) return st;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < dim; c++) {
+            int64_t i = r * dim + c;
+            double v = (double)in[i] * ((double)scale_bias + scale[c]);
+            if (shift) v += shift[c];
+            if (res) v += res[i];
+            out[i] = (float)v;
+        }
+    return VIDI_OK;
+}
+

@@ -82,3 +82,12 @@ vidi_status vidi_check_patch_embed(const float *out, const float *video, const f
     if (!out || !video || !weight) return vidi_set_error(VIDI_ERR_ARG, "patch_embed: NULL out, video or weight");
     return VIDI_OK;
 }
+
+vidi_status vidi_check_modulate(const float *out, const float *in, const float *scale, int64_t rows, int64_t dim,
+                                float scale_bias) {
+    if (rows < 0 || dim < 1)
+        return vidi_set_error(VIDI_ERR_ARG, "modulate: rows=%lld dim=%lld", (long long)rows, (long long)dim);
+    if (!isfinite(scale_bias)) return vidi_set_error(VIDI_ERR_ARG, "modulate: scale_bias %g", (double)scale_bias);
+    if (rows > 0 && (!out || !in || !scale)) return vidi_set_error(VIDI_ERR_ARG, "modulate: NULL operand");
+    return VIDI_OK;
+}

@@ -15,5 +15,7 @@ vidi_status vidi_check_add(const float *out, const float *a, const float *b, int
 vidi_status vidi_check_gelu(const float *out, const float *in, int64_t n, vidi_act act);
 vidi_status vidi_check_patch_embed(const float *out, const float *video, const float *weight,
                                    const vidi_patch_layout *layout);
+vidi_status vidi_check_modulate(const float *out, const float *in, const float *scale, int64_t rows, int64_t dim,
+                                float scale_bias);
 
 #endif
