@@ -12,6 +12,7 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-libav   # gst decoder: avdec_h264 etc.
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3
+  libopenmpi-dev openmpi-bin                    # vidi eval scale-out (VIDI_MPI), mpirun in the tests
 )
 
 missing=()

@@ -16,6 +16,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_frames(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* "vidi CMD: message" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,9 +42,13 @@ typedef struct cli_progress {
     const char *cmd, *unit;
     int total, tty, drawn, quiet;
     double start;
+    int plain;         /* 1: when stderr is not a terminal, a plain line every tenth of the run */
+    int plain_step;
 } cli_progress;
 void cli_progress_start(cli_progress *p, const char *cmd, const char *unit, int total);
 void cli_progress_update(cli_progress *p, int done);
+/* The same with a note after the rate and ETA (e.g. "top-1 71.2%"). */
+void cli_progress_update_note(cli_progress *p, int done, const char *note);
 /* Ends a half-drawn bar line so that an error message starts on its own line. */
 void cli_progress_break(cli_progress *p);
 double cli_progress_elapsed(const cli_progress *p);

@@ -23,6 +23,7 @@ static const char usage[] =
     "  frames     write chosen or sampled frames of a video as PNGs\n"
     "  synth      render a synthetic action dataset (SSv2 or Kinetics layout)\n"
     "  sample     decode and sample videos into clip tensors (training data)\n"
+    "  eval       evaluate a video model on Kinetics, SSv2 or a list (top-1/5, reports)\n"
     "\n"
     "Run 'vidi COMMAND --help' for a command's options.\n";
 
@@ -66,20 +67,29 @@ static double now_s(void) {
 }
 
 void cli_progress_start(cli_progress *p, const char *cmd, const char *unit, int total) {
-    *p = (cli_progress){cmd, unit, total, isatty(2), 0, 0, now_s()};
+    *p = (cli_progress){cmd, unit, total, isatty(2), 0, 0, now_s(), 0, 0};
 }
 
-void cli_progress_update(cli_progress *p, int done) {
+void cli_progress_update(cli_progress *p, int done) { cli_progress_update_note(p, done, NULL); }
+
+void cli_progress_update_note(cli_progress *p, int done, const char *note) {
     if (p->quiet || p->total <= 0) return;
     double elapsed = now_s() - p->start, rate = elapsed > 0 ? done / elapsed : 0;
     double eta = rate > 0 ? (p->total - done) / rate : 0;
-    if (!p->tty) return;
+    if (!p->tty) {
+        int step = (int)(10.0 * done / p->total);
+        if (!p->plain || (step == p->plain_step && done != p->total)) return;
+        p->plain_step = step;
+        fprintf(stderr, "%s: %d/%d %s, %.2f/s, ETA %.0f s%s%s\n", p->cmd, done, p->total, p->unit, rate, eta,
+                note ? ", " : "", note ? note : "");
+        return;
+    }
     char bar[31];
     int fill = (int)(30.0 * done / p->total);
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
-    fprintf(stderr, "\r  [%s] %d/%d %s  %.1f/s  ETA %d:%02d ", bar, done, p->total, p->unit, rate, (int)eta / 60,
-            (int)eta % 60);
+    fprintf(stderr, "\r  [%s] %d/%d %s  %.1f/s  ETA %d:%02d %s%s", bar, done, p->total, p->unit, rate, (int)eta / 60,
+            (int)eta % 60, note ? note : "", note ? " " : "");
     p->drawn = done != p->total;
     if (done == p->total) fputc('\n', stderr);
 }
@@ -122,6 +132,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "frames")) return cmd_frames(argc - 1, argv + 1);
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "vidi: unknown command '%s' (see 'vidi --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }
