@@ -149,4 +149,18 @@ else
   expect 2 "gst not built" -- "$vidi" classify --model "$fe" --decoder gst "$clip"; err_has "gst"
 fi
 
+# vidi bench on a ViViT: full forward and the streaming step, JSON fields.
+expect 0 "bench vivit" -- "$vidi" bench --model "$fe" --iters 3 --warmup 1 --threads 1 --window-stride 4 --logits --json
+python3 - "$tmp/out" <<'PY' && ok || bad "bench vivit JSON"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["kind"] == "vivit" and o["iters"] == 3 and o["gflop"] > 0 and len(o["logits"]) == 5, o
+assert o["min_ms"] <= o["median_ms"] <= o["max_ms"]
+s = o["stream"]
+assert s["window_stride"] == 4 and s["min_ms"] <= s["median_ms"] <= s["max_ms"] and s["full_over_step"] > 0, s
+PY
+expect 0 "bench text" -- "$vidi" bench --model "$hf" --iters 2 --warmup 0; out_has "ViViT"
+expect 2 "bench stride, model 1" -- "$vidi" bench --model "$hf" --window-stride 2; err_has "factorised-encoder"
+expect 2 "bench stride vs tubelet" -- "$vidi" bench --model "$fe" --window-stride 3; err_has "tubelet depth 2"
+
 summary cli_classify_video
