@@ -12,7 +12,11 @@ gst_vidi_classification_meta_api_get_type (void)
   static const gchar *tags[] = { NULL };
 
   if (g_once_init_enter (&type)) {
-    GType t = gst_meta_api_type_register ("GstVidiClassificationMetaAPI", tags);
+    /* Applications that compile this file in (to read the meta) and the
+     * plugin share one registration: whoever comes second finds it. */
+    GType t = g_type_from_name ("GstVidiClassificationMetaAPI");
+    if (!t)
+      t = gst_meta_api_type_register ("GstVidiClassificationMetaAPI", tags);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -85,8 +89,9 @@ gst_vidi_classification_meta_get_info (void)
   static const GstMetaInfo *info = NULL;
 
   if (g_once_init_enter ((GstMetaInfo **) & info)) {
-    const GstMetaInfo *mi =
-        gst_meta_register (GST_VIDI_CLASSIFICATION_META_API_TYPE,
+    const GstMetaInfo *mi = gst_meta_get_info ("GstVidiClassificationMeta");
+    if (!mi)
+      mi = gst_meta_register (GST_VIDI_CLASSIFICATION_META_API_TYPE,
         "GstVidiClassificationMeta", sizeof (GstVidiClassificationMeta),
         vidi_meta_init, vidi_meta_free, vidi_meta_transform);
     g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
