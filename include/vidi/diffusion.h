@@ -167,6 +167,54 @@ vidi_status vidi_dpmpp_timesteps(int T, int N, int *ts);
 vidi_status vidi_diffusion_sample(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
                                   void *user, float *x, int64_t n);
 
+/* ---- the denoiser (diffusion/denoiser*.c; PyTorch twin: tools/diffusion_reference.py) ----
+ *
+ * A video transformer over frame patches: blocks alternating spatial and
+ * temporal attention, time-dependent self-attention (DiffiT TMSA), adaLN-Zero
+ * on timestep + class (DiT), U-ViT long skips; outputs eps and v (learned
+ * range). In-painting models also read the known pixels and a known-token
+ * mask. Loaded from the vidi single-file format: safetensors with
+ * __metadata__ {"format": "vidi-diffusion", "config": JSON}
+ * (docs/checkpoints.md). */
+
+typedef struct vidi_denoiser_config {
+    int frames, image_size, channels, patch;
+    int hidden, heads, depth, mlp_dim, freq_dim;
+    int num_classes;       /* labels 0..num_classes-1; num_classes is the null label */
+    int learn_sigma;       /* outputs v too */
+    int inpaint;           /* inputs known pixels + mask (in_channels 2C+1) */
+    int diffusion_steps;   /* T of the training process */
+    vidi_beta_schedule schedule;
+    float ln_eps;
+} vidi_denoiser_config;
+
+struct vidi_backend;
+typedef struct vidi_denoiser vidi_denoiser;
+
+/* Errors name the file and what is wrong: not a vidi-diffusion file (a ViViT
+ * classifier is recognised and named), config field out of range, tensor
+ * missing or of the wrong shape. */
+vidi_status vidi_denoiser_load(const char *path, struct vidi_backend *backend, vidi_denoiser **out);
+void vidi_denoiser_free(vidi_denoiser *m);
+const vidi_denoiser_config *vidi_denoiser_get_config(const vidi_denoiser *m);
+/* Class name (from the config's "labels"), NULL when out of range or unnamed. */
+const char *vidi_denoiser_label(const vidi_denoiser *m, int index);
+/* Index of a class given by name or number; -1 when unknown. */
+int vidi_denoiser_find_label(const vidi_denoiser *m, const char *name);
+/* The model's base diffusion process (its schedule and steps); caller frees. */
+vidi_status vidi_denoiser_process(const vidi_denoiser *m, vidi_diffusion **out);
+
+/* Per-layer activations for tests: name, rows x cols floats in host memory. */
+typedef void (*vidi_denoiser_hook)(void *user, const char *name, const float *data, int64_t rows, int64_t cols);
+
+/* One forward. xt, eps, v: [frames, channels, size, size]; label -1 or
+ * num_classes: the null label. known [frames, channels, size, size] and
+ * mask [frames, size, size] (1 = known pixel) for in-painting models, NULL
+ * for none known. v may be NULL. Hook names: "embed", "t_emb", "cond",
+ * "block.i", "final". One forward at a time per model. */
+vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int label, const float *known,
+                                  const float *mask, float *eps, float *v, vidi_denoiser_hook hook, void *user);
+
 /* Deterministic standard normal noise: n floats from the stream (seed,
  * stream). The same (seed, stream) always gives the same values. */
 void vidi_randn(uint64_t seed, uint64_t stream, float *out, int64_t n);

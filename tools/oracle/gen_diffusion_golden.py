@@ -10,6 +10,12 @@ Two independent oracles:
       DPMSolverMultistepScheduler(beta_schedule="squaredcos_cap_v2",
                                   algorithm_type="dpmsolver++", solver_order=2)
 
+Denoiser fixtures (tests/golden/diffusion/<case>/): a tiny random-weight
+tools/diffusion_reference.py model in the vidi single-file format
+(model.safetensors) and its per-layer activations (golden.safetensors):
+  den_inpaint  learned sigma, in-painting inputs, 4 blocks (2 long skips)
+  den_plain    fixed sigma, generation only, 1 channel, 2 blocks, no classes
+
 Usage: python3 tools/oracle/gen_diffusion_golden.py [--out tests/golden/diffusion]
 Deterministic: fixed seeds, CPU, so two runs give identical files.
 """
@@ -18,9 +24,15 @@ import json
 import math
 import os
 
+import sys
+
 import numpy as np
 import torch
 import diffusers
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from diffusion_reference import Denoiser, save_vidi  # noqa: E402
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
 N = 48  # elements per test vector
@@ -135,6 +147,61 @@ def rand(gen, lo, hi):
     return f32(gen.uniform(lo, hi, N))
 
 
+DENOISER_CASES = {
+    "den_inpaint": dict(frames=4, image_size=8, channels=3, patch=2, hidden=32, heads=4, depth=4, mlp_dim=64,
+                        freq_dim=16, num_classes=5, learn_sigma=True, inpaint=True,
+                        labels=["a", "b", "c", "d", "e"]),
+    "den_plain": dict(frames=3, image_size=6, channels=1, patch=3, hidden=24, heads=2, depth=2, mlp_dim=40,
+                      freq_dim=8, num_classes=0, learn_sigma=False, inpaint=False, noise_schedule="linear",
+                      diffusion_steps=200),
+}
+
+
+def denoiser_case(name, cfg, out_dir):
+    torch.manual_seed(1234)
+    model = Denoiser(cfg).eval()
+    # Training starts adaLN-Zero and the output layer at zero; the oracle
+    # needs every path live, so those get small random weights too.
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.Linear) and not mod.weight.abs().sum():
+                mod.weight.normal_(0, 0.5 / math.sqrt(mod.in_features))
+                if mod.bias is not None:
+                    mod.bias.normal_(0, 0.1)
+        model.y_embed.weight.normal_(0, 0.5)
+    c = model.cfg
+    T, C, H = c["frames"], c["channels"], c["image_size"]
+    g = torch.Generator().manual_seed(99)
+    xt = torch.randn(1, T, C, H, H, generator=g)
+    known = torch.randn(1, T, C, H, H, generator=g)
+    mask = (torch.rand(1, T, 1, H, H, generator=g) > 0.5).float()
+    t, label = (537, 2) if c["num_classes"] else (123, 0)
+    acts = {}
+
+    def hook(n, x):
+        acts[n] = x[0].detach().clone() if x.dim() == 3 else x.detach().clone()
+
+    with torch.no_grad():
+        y = torch.tensor([label])
+        out = model(xt, torch.tensor([t]), y, known if c["inpaint"] else None, mask if c["inpaint"] else None, hook=hook)
+        null = model(xt, torch.tensor([t]), torch.tensor([c["num_classes"]]))
+    gold = {"input.xt": xt[0], "input.known": known[0], "input.mask": mask[0, :, 0]}
+    for k, v in acts.items():
+        gold[k] = v.reshape(-1, v.shape[-1]) if v.dim() > 1 else v[None]
+    gold["eps"] = out[0, :, :C]
+    gold["eps_null"] = null[0, :, :C]
+    if c["learn_sigma"]:
+        gold["v"] = out[0, :, C:]
+        gold["v_null"] = null[0, :, C:]
+    gold = {k: gold[k].contiguous().float() for k in sorted(gold)}
+    d = os.path.join(out_dir, name)
+    os.makedirs(d, exist_ok=True)
+    save_vidi(model, os.path.join(d, "model.safetensors"))
+    save_file(gold, os.path.join(d, "golden.safetensors"),
+              metadata={"t": str(t), "label": str(label), "case": name})
+    print(f"wrote {d}/ (model {os.path.getsize(os.path.join(d, 'model.safetensors'))} bytes)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/golden/diffusion")
@@ -242,6 +309,8 @@ def main():
         json.dump(out, fh, separators=(",", ":"))
         fh.write("\n")
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    for name, cfg in DENOISER_CASES.items():
+        denoiser_case(name, cfg, args.out)
 
 
 if __name__ == "__main__":
