@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/cpu/cpu.h"
+#include "nn/cuda/cuda_backend.h"
 
 const char *vidi_op_name(vidi_op op) {
     switch (op) {
@@ -104,11 +105,21 @@ vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **
     if (!out) return vidi_set_error(VIDI_ERR_ARG, "backend: NULL output pointer");
     *out = NULL;
     if (!name) return vidi_set_error(VIDI_ERR_ARG, "backend: NULL name");
+    if (!strcmp(name, "cuda-emu")) return vidi_cuemu_backend_create("cuda-emu", out);
+#ifdef VIDI_HAVE_CUDA
+    if (!strcmp(name, "cuda")) return vidi_cuda_backend_create("cuda", out);
+    /* auto: the GPU when there is one; the reason it is not used stays in
+     * vidi_last_error() for callers that want to say so. */
+    if (!strcmp(name, "auto") && vidi_cuda_backend_create("cuda", out) == VIDI_OK) return VIDI_OK;
+#else
     if (!strcmp(name, "cuda"))
         return vidi_set_error(VIDI_ERR_UNSUPPORTED, "backend 'cuda': not built (configure with -DVIDI_CUDA=ON)");
+    if (!strcmp(name, "auto"))
+        vidi_set_error(VIDI_ERR_UNSUPPORTED, "backend 'cuda': not built (configure with -DVIDI_CUDA=ON)");
+#endif
     int is_ref = !strcmp(name, "ref");
     if (!is_ref && strcmp(name, "cpu") && strcmp(name, "auto"))
-        return vidi_set_error(VIDI_ERR_ARG, "backend '%s': unknown (expected ref, cpu, cuda or auto)", name);
+        return vidi_set_error(VIDI_ERR_ARG, "backend '%s': unknown (expected ref, cpu, cuda, cuda-emu or auto)", name);
 
     vidi_backend *be = host_backend(is_ref ? "ref" : "cpu");
     if (!be) return vidi_set_error(VIDI_ERR_NOMEM, "backend '%s': out of memory", name);
@@ -135,7 +146,19 @@ void vidi_backend_destroy(vidi_backend *be) {
     if (be && be->destroy) be->destroy(be);
 }
 
+/* cuda-emu is always there (it needs no GPU); cuda only with a device. */
 const char *const *vidi_backend_available(void) {
-    static const char *const names[] = {"ref", "cpu", NULL};
-    return names;
+    static const char *names[] = {"ref", "cpu", "cuda-emu", NULL, NULL};
+#ifdef VIDI_HAVE_CUDA
+    static int probed;
+    if (!probed) {
+        vidi_backend *be = NULL;
+        if (vidi_cuda_backend_create("cuda", &be) == VIDI_OK) {
+            names[3] = "cuda";
+            vidi_backend_destroy(be);
+        }
+        probed = 1;
+    }
+#endif
+    return (const char *const *)names;
 }

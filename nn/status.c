@@ -44,6 +44,7 @@ const char *vidi_status_name(vidi_status status) {
     case VIDI_ERR_NOMEM: return "out of memory";
     case VIDI_ERR_UNSUPPORTED: return "unsupported";
     case VIDI_ERR_DECODE: return "decode error";
+    case VIDI_ERR_DEVICE: return "device error";
     }
     return "unknown status";
 }

@@ -16,6 +16,7 @@ typedef struct vidi_backend {
     void *impl;                 /* backend-private state */
     vidi_threadpool *pool;      /* host thread pool (ref: NULL) */
     int n_threads;
+    int device_memory;          /* 1: op pointers are device memory (alloc + upload/download), not host */
 
     int (*supports_op)(const struct vidi_backend *be, vidi_op op);
     void *(*alloc)(const struct vidi_backend *be, size_t bytes);
@@ -40,8 +41,9 @@ typedef struct vidi_backend {
                             const float *shift, const float *res, int64_t rows, int64_t dim);
 } vidi_backend;
 
-/* name: "ref", "cpu", "cuda" or "auto" (cuda when built and a device exists,
- * else cpu). n_threads <= 0: all online CPUs. */
+/* name: "ref", "cpu", "cuda", "cuda-emu" (the CUDA backend on the CUDA
+ * emulator, always built; docs/cuda.md) or "auto" (cuda when built and a
+ * device exists, else cpu). n_threads <= 0: all online CPUs. */
 vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out);
 void vidi_backend_destroy(vidi_backend *be);
 

@@ -15,6 +15,7 @@ typedef enum vidi_status {
     VIDI_ERR_NOMEM,       /* allocation failed */
     VIDI_ERR_UNSUPPORTED, /* valid input the library does not handle */
     VIDI_ERR_DECODE,      /* image / video decoding failed */
+    VIDI_ERR_DEVICE,      /* the GPU (or its emulator) failed: kernel fault, driver error */
 } vidi_status;
 
 /* One-line message for the most recent failure on this thread

@@ -1,0 +1,2 @@
+/* The attention kernels compiled for the emulator (as C, see nn/cuda/kernel.h). */
+#include "nn/cuda/attention.cu"

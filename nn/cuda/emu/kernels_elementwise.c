@@ -1,0 +1,2 @@
+/* The elementwise kernels compiled for the emulator (as C, see nn/cuda/kernel.h). */
+#include "nn/cuda/elementwise.cu"
