@@ -138,7 +138,7 @@ vidi_status vidi_eval_read_kinetics(eval_builder *b, const char *labels) {
         size_t l = strlen(line);
         if (l && line[l - 1] == '\r') line[--l] = '\0';
         if (!l) continue;
-        int header = lineno == 1 && strstr(line, "youtube_id");
+        int header = lineno == 1 && (strstr(line, "youtube_id") || !strncmp(line, "label,", 6));
         int nf = split_csv(line, fields);
         if (header && nf > 0) { /* header: find the columns by name */
             static const char *const names[4] = {"label", "youtube_id", "time_start", "time_end"};
