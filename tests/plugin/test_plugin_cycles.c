@@ -41,7 +41,9 @@ live_objects (GstTracer * tracer)
   guint n;
 
   /* Streaming threads drop their last refs after the pipeline is gone;
-   * let them finish first (the tracer refs what it lists). */
+   * let them finish first. (In 1.22 the snapshot's structure unrefs what it
+   * lists without having reffed it, so a leaked object also shows up as a
+   * fatal refcount critical: either way the test fails.) */
   gst_task_cleanup_all ();
   g_signal_emit_by_name (tracer, "get-live-objects", &s);
   fail_unless (s != NULL);
@@ -96,11 +98,6 @@ main (int argc, char **argv)
   }
   cycles (3);                   /* types, caps caches, pools: created once */
   before = live_objects (tracer);
-  {                             /* the count can fail: a live buffer shows */
-    GstBuffer *probe = gst_buffer_new ();
-    fail_unless_equals_int (live_objects (tracer), before + 1);
-    gst_buffer_unref (probe);
-  }
   cycles (CYCLES);
   after = live_objects (tracer);
   printf ("%d cycles: %u live objects before, %u after\n", CYCLES, before, after);
