@@ -13,7 +13,8 @@
  *
  * EOS (classify_tail): frames after the last window are not lost; the
  * last window_frames frames are classified once more (a message and a
- * custom downstream event, no buffer left to carry meta) before EOS goes on.
+ * custom downstream event, no buffer left to carry meta) before EOS goes on;
+ * so does an async result that became ready after the last buffer.
  * A stream shorter than one window gives no result and a warning. Flushes
  * empty the ring and discard results still in flight. */
 #include "gstvidiclassify.h"
@@ -717,6 +718,15 @@ finish_stream (GstVidiClassify * self)
 
   g_mutex_lock (&p->lock);
   wait_idle_locked (p);
+  /* Async: a result that came after the last buffer goes down as an event. */
+  if (p->have_pending) {
+    GstStructure *s = result_structure (self, &p->pending_job, p->pending_n, p->pending_labels,
+        p->pending_scores, p->pending_latency, p->pending_skipped);
+    clear_pending (p);
+    g_mutex_unlock (&p->lock);
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
+    g_mutex_lock (&p->lock);
+  }
   if (p->n_sampled > 0 && p->n_sampled < (guint64) p->window_frames) {
     g_mutex_unlock (&p->lock);
     GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Stream too short to classify."),

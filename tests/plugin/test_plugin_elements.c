@@ -334,7 +334,8 @@ GST_START_TEST (test_async_skips)
   fail_unless_equals_int (r.buffers_out, n);
   fail_unless (r.skipped > 0, "no window skipped");
   fail_unless (r.messages >= 1);
-  /* metas: every classified window but possibly the last (no buffer after it) */
+  /* metas: every classified window but possibly the last (no buffer after
+   * it: that one goes downstream as an event) */
   fail_unless (r.metas == r.messages || r.metas + 1 == r.messages, "%u metas, %u messages", r.metas, r.messages);
   /* The last message's skipped count is final: EOS waited for the worker. */
   fail_unless_equals_int (r.messages + r.skipped, windows);
