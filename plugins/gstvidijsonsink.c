@@ -3,7 +3,8 @@
  *
  * Writes one JSON object per line for every vidi classification result
  * that reaches it: the GstVidiClassificationMeta on buffers, and the final
- * (EOS tail) result that vivitclassify sends as a custom downstream event.
+ * (EOS tail) result and a late async one, which vivitclassify sends as a
+ * custom downstream event.
  * Fields: stream_time, start_pts, end_pts (seconds), window, labels,
  * scores, latency_ms, skipped_windows, final. Lines are flushed as written,
  * so a reader sees results live.
@@ -168,7 +169,8 @@ gst_vidi_json_sink_render (GstBaseSink * sink, GstBuffer * buf)
   return GST_FLOW_OK;
 }
 
-/* vivitclassify's EOS tail result arrives as a custom event before EOS. */
+/* vivitclassify's EOS tail result (and an async result that came after the
+ * last buffer) arrive as custom events before EOS. */
 static gboolean
 gst_vidi_json_sink_event (GstBaseSink * sink, GstEvent * event)
 {
@@ -182,16 +184,16 @@ gst_vidi_json_sink_event (GstBaseSink * sink, GstEvent * event)
     guint64 start = GST_CLOCK_TIME_NONE, end = GST_CLOCK_TIME_NONE, window = 0, latency = 0, skipped = 0;
     guint n;
     gdouble *scores;
-    gboolean ok;
+    gboolean ok, final = FALSE;
 
-    gst_structure_get (s, "labels", G_TYPE_STRV, &labels, "start-pts", G_TYPE_UINT64, &start, "end-pts",
+    gst_structure_get (s, "final", G_TYPE_BOOLEAN, &final, "labels", G_TYPE_STRV, &labels, "start-pts", G_TYPE_UINT64, &start, "end-pts",
         G_TYPE_UINT64, &end, "window", G_TYPE_UINT64, &window, "latency", G_TYPE_UINT64, &latency,
         "skipped-windows", G_TYPE_UINT64, &skipped, NULL);
     n = labels ? g_strv_length (labels) : 0;
     scores = g_new0 (gdouble, MAX (n, 1));
     for (guint i = 0; arr && i < n && i < gst_value_array_get_size (arr); i++)
       scores[i] = g_value_get_double (gst_value_array_get_value (arr, i));
-    ok = write_result (self, n, labels, scores, start, end, window, latency, skipped, TRUE);
+    ok = write_result (self, n, labels, scores, start, end, window, latency, skipped, final);
     g_strfreev (labels);
     g_free (scores);
     if (!ok) {
