@@ -103,7 +103,7 @@ static void report(const vidi_eval_outcome *o, int world) {
     printf("%d videos: %lld evaluated, %d failed, %d not run, %d rows skipped\n", o->videos, (long long)m->evaluated,
            o->failed, o->not_run, o->skipped_rows);
     if (s->work)
-        printf("this run%s: %d videos in %.1f s (%.2f videos/s, %.1f clips/s; model %.1f s, waiting for decode %.1f s)\n",
+        printf("this run%s: %d videos in %.2f s (%.2f videos/s, %.1f clips/s; model %.1f s, waiting for decode %.1f s)\n",
                world > 1 ? " (rank 0)" : "", s->work, s->seconds, s->seconds > 0 ? s->work / s->seconds : 0,
                s->seconds > 0 ? s->views / s->seconds : 0, s->model_seconds, s->wait_seconds);
     printf("summary: %s\nreport:  %s\nresults: %s\n", o->summary_path, o->report_path, o->results_path);
