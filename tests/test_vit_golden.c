@@ -93,7 +93,7 @@ done:
 
 int main(void) {
     static const char *const cases[] = {"hf_vit_gelu", "hf_vit_tanh", "timm_vit", "tv_vit"};
-    static const char *const backends[] = {"ref", "cpu"};
+    static const char *const backends[] = {"ref", "cpu", "cuda-emu"}; /* cuda-emu: the CUDA backend on its emulator */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[256], file[300];
         snprintf(dir, sizeof dir, "tests/golden/%s", cases[i]);

@@ -129,7 +129,7 @@ int main(void) {
         {"vivit_hf", 1}, {"vivit_st", 1}, {"vivit_fe", 2}, {"vivit_fsa", 3}, {"vivit_fsa_tf", 3}, {"vivit_fdp", 4},
         /* tools/convert_scenic.py output from a Scenic-layout Flax msgpack */
         {"vivit_scenic", 2}};
-    static const char *const backends[] = {"ref", "cpu"};
+    static const char *const backends[] = {"ref", "cpu", "cuda-emu"}; /* cuda-emu: the CUDA backend on its emulator */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[256], file[300];
         snprintf(dir, sizeof dir, "tests/golden/%s", cases[i].dir);

@@ -19,11 +19,47 @@ static vidi_status alloc_activations(vidi_vit *m) {
                         t * (size_t)c->mlp_dim, (size_t)c->num_labels};
     size_t total = 0;
     for (int i = 0; i < 7; i++) total += counts[i] * sizeof(float) + 64;
-    vidi_status s = vidi_arena_init(&m->arena, total);
+    vidi_status s = vidi_device_store_arena(&m->store, &m->arena, total);
     if (s) return s;
     float **slots[7] = {&m->pixels, &m->x, &m->h, &m->qkv, &m->attn, &m->mlp, &m->logits};
     for (int i = 0; i < 7; i++)
         if (!(*slots[i] = vidi_arena_floats(&m->arena, counts[i]))) return VIDI_ERR_NOMEM;
+    return VIDI_OK;
+}
+
+/* On a device backend every weight is uploaded once, here. */
+static vidi_status upload_weights(vidi_vit *m) {
+    const vidi_vit_config *c = &m->cfg;
+    size_t d = (size_t)c->hidden, f = (size_t)c->mlp_dim, p = (size_t)c->patch_size;
+    size_t t = (size_t)(c->image_size / c->patch_size) * (c->image_size / c->patch_size) + 1;
+    vidi_device_store *s = &m->store;
+    vidi_status st;
+#define PUT(field, count) \
+    if ((st = vidi_device_store_put(s, &(field), (count))) != VIDI_OK) return st
+    PUT(m->cls, d);
+    PUT(m->pos, t * d);
+    PUT(m->patch_w, d * (size_t)c->channels * p * p);
+    PUT(m->patch_b, d);
+    for (int i = 0; i < c->layers; i++) {
+        vit_layer *l = &m->layer[i];
+        PUT(l->ln1_w, d);
+        PUT(l->ln1_b, d);
+        PUT(l->qkv_w, 3 * d * d);
+        PUT(l->qkv_b, 3 * d);
+        PUT(l->proj_w, d * d);
+        PUT(l->proj_b, d);
+        PUT(l->ln2_w, d);
+        PUT(l->ln2_b, d);
+        PUT(l->fc1_w, f * d);
+        PUT(l->fc1_b, f);
+        PUT(l->fc2_w, d * f);
+        PUT(l->fc2_b, d);
+    }
+    PUT(m->norm_w, d);
+    PUT(m->norm_b, d);
+    PUT(m->head_w, (size_t)c->num_labels * d);
+    PUT(m->head_b, (size_t)c->num_labels);
+#undef PUT
     return VIDI_OK;
 }
 
@@ -47,6 +83,7 @@ vidi_status vidi_vit_load(const char *path, vidi_backend *backend, int heads_ove
     vidi_vit *m = calloc(1, sizeof *m);
     if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     m->be = backend;
+    m->store.be = backend;
     char weights_path[4096];
     const char *dir = NULL;
     if (S_ISDIR(sb.st_mode)) {
@@ -58,7 +95,7 @@ vidi_status vidi_vit_load(const char *path, vidi_backend *backend, int heads_ove
     vidi_status s;
     if ((s = vidi_safetensors_open(weights_path, &m->weights)) ||
         (s = vit_read_config(m, dir, weights_path, heads_override)) || (s = check_preprocess(m, path)) ||
-        (s = vit_bind_weights(m)) || (s = alloc_activations(m))) {
+        (s = vit_bind_weights(m)) || (s = upload_weights(m)) || (s = alloc_activations(m))) {
         vidi_vit_free(m);
         return s;
     }
@@ -74,7 +111,10 @@ void vidi_vit_free(vidi_vit *m) {
         for (int i = 0; i < m->cfg.num_labels; i++) free(m->labels[i]);
     free(m->labels);
     free(m->layer);
-    vidi_arena_free(&m->arena);
+    if (m->be && m->be->device_memory) memset(&m->arena, 0, sizeof m->arena); /* the store owns it */
+    else vidi_arena_free(&m->arena);
+    vidi_device_store_free(&m->store);
+    free(m->hook_scratch);
     vidi_safetensors_close(m->weights);
     free(m);
 }
@@ -94,9 +134,15 @@ double vidi_vit_flops(const vidi_vit *m) {
     return 2.0 * (embed + c->layers * block + d * c->num_labels);
 }
 
-static void report(vidi_layer_hook hook, void *user, const char *name, const float *data, int64_t rows,
-                   int64_t cols) {
-    if (hook) hook(user, name, data, rows, cols);
+/* Hooks see host memory: on a device backend the activation is downloaded. */
+static vidi_status report(vidi_vit *m, vidi_layer_hook hook, void *user, const char *name, const float *data,
+                          int64_t rows, int64_t cols) {
+    if (!hook) return VIDI_OK;
+    const float *host =
+        vidi_device_store_host_view(m->be, data, (size_t)(rows * cols), &m->hook_scratch, &m->hook_scratch_n);
+    if (!host) return VIDI_ERR_NOMEM;
+    hook(user, name, host, rows, cols);
+    return VIDI_OK;
 }
 
 vidi_status vidi_vit_forward(vidi_vit *m, const float *pixels, float *logits, vidi_layer_hook hook, void *user) {
@@ -105,7 +151,6 @@ vidi_status vidi_vit_forward(vidi_vit *m, const float *pixels, float *logits, vi
     int64_t side = c->image_size / c->patch_size, n = side * side, t = n + 1, d = c->hidden;
     float scale = 1.0f / sqrtf((float)(d / c->heads));
     vidi_status s;
-    /* Hooks see host memory; on a host backend the arena already is. */
 #define TRY(call)                              \
     do {                                       \
         if ((s = (call)) != VIDI_OK) return s; \
@@ -117,7 +162,7 @@ vidi_status vidi_vit_forward(vidi_vit *m, const float *pixels, float *logits, vi
     TRY(be->add(be, m->x, m->cls, m->pos, d));
     TRY(be->patch_embed(be, m->x + d, m->pixels, m->patch_w, m->patch_b, &patch));
     TRY(be->add(be, m->x + d, m->x + d, m->pos + d, n * d));
-    report(hook, user, "embeddings", m->x, t, d);
+    TRY(report(m, hook, user, "embeddings", m->x, t, d));
 
     vidi_attn_layout attn = vidi_attn_layout_fused_qkv(1, c->heads, (int)t, (int)(d / c->heads));
     for (int i = 0; i < c->layers; i++) {
@@ -134,16 +179,16 @@ vidi_status vidi_vit_forward(vidi_vit *m, const float *pixels, float *logits, vi
         if (hook) {
             char name[32];
             snprintf(name, sizeof name, "layer.%d", i);
-            hook(user, name, m->x, t, d);
+            TRY(report(m, hook, user, name, m->x, t, d));
         }
     }
     TRY(be->layernorm(be, m->h, m->x, m->norm_w, m->norm_b, t, d, c->ln_eps));
-    report(hook, user, "final_norm", m->h, t, d);
+    TRY(report(m, hook, user, "final_norm", m->h, t, d));
     /* Classification reads the class token only (row 0). */
     TRY(be->linear(be, m->logits, m->h, m->head_w, m->head_b, 1, d, c->num_labels, VIDI_ACT_NONE));
     TRY(be->synchronize(be));
     TRY(be->download(be, logits, m->logits, sizeof(float) * c->num_labels));
-    report(hook, user, "logits", logits, 1, c->num_labels);
+    if (hook) hook(user, "logits", logits, 1, c->num_labels);
 #undef TRY
     return VIDI_OK;
 }

@@ -5,6 +5,7 @@
 
 #include "vidi/safetensors.h"
 #include "vidi/tensor.h"
+#include "vidi/backend.h"
 #include "vidi/vit.h"
 
 typedef struct vit_layer {
@@ -30,6 +31,10 @@ struct vidi_vit {
     /* Activations, carved from one arena at load: nothing is allocated per forward. */
     vidi_arena arena;
     float *pixels, *x, *h, *qkv, *attn, *mlp, *logits;
+    /* Device copies of the weights and the device arena (device backends). */
+    vidi_device_store store;
+    float *hook_scratch; /* host copies of activations for hooks (device backends) */
+    size_t hook_scratch_n;
 };
 
 /* Reads config.json / preprocessor_config.json / __metadata__ and the tensor

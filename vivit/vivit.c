@@ -27,11 +27,60 @@ static vidi_status alloc_activations(vidi_vivit *m) {
     float **slots[9] = {&m->video, &m->x, &m->h, &m->qkv, &m->attn, &m->mlp, &m->tx, &m->pooled, &m->logits};
     size_t total = 0;
     for (int i = 0; i < 9; i++) total += counts[i] * sizeof(float) + 64;
-    vidi_status s = vidi_arena_init(&m->arena, total);
+    vidi_status s = vidi_device_store_arena(&m->store, &m->arena, total);
     if (s) return s;
     for (int i = 0; i < 9; i++)
         if (!(*slots[i] = vidi_arena_floats(&m->arena, counts[i]))) return VIDI_ERR_NOMEM;
     return VIDI_OK;
+}
+
+static vidi_status upload_attn(vidi_device_store *s, vivit_attn_w *w, size_t d) {
+    vidi_status st;
+    if ((st = vidi_device_store_put(s, &w->ln_w, d)) || (st = vidi_device_store_put(s, &w->ln_b, d)) ||
+        (st = vidi_device_store_put(s, &w->qkv_w, 3 * d * d)) || (st = vidi_device_store_put(s, &w->qkv_b, 3 * d)) ||
+        (st = vidi_device_store_put(s, &w->proj_w, d * d)) || (st = vidi_device_store_put(s, &w->proj_b, d)))
+        return st;
+    return VIDI_OK;
+}
+
+static vidi_status upload_stage(vidi_vivit *m, vivit_stage *st, size_t pos_rows) {
+    vidi_device_store *s = &m->store;
+    size_t d = (size_t)m->cfg.hidden, f = (size_t)m->cfg.mlp_dim;
+    vidi_status e;
+    if ((e = vidi_device_store_put(s, &st->cls, d)) || (e = vidi_device_store_put(s, &st->pos, pos_rows * d)) ||
+        (e = vidi_device_store_put(s, &st->norm_w, d)) || (e = vidi_device_store_put(s, &st->norm_b, d)))
+        return e;
+    for (int i = 0; i < st->depth; i++) {
+        vivit_block *l = &st->layer[i];
+        if ((e = upload_attn(s, &l->attn, d)) ||
+            (m->cfg.variant == VIDI_VIVIT_FACTORISED_SELF_ATTENTION && (e = upload_attn(s, &l->temporal, d))) ||
+            (e = vidi_device_store_put(s, &l->ln2_w, d)) || (e = vidi_device_store_put(s, &l->ln2_b, d)) ||
+            (e = vidi_device_store_put(s, &l->fc1_w, f * d)) || (e = vidi_device_store_put(s, &l->fc1_b, f)) ||
+            (e = vidi_device_store_put(s, &l->fc2_w, d * f)) || (e = vidi_device_store_put(s, &l->fc2_b, d)))
+            return e;
+    }
+    return VIDI_OK;
+}
+
+/* On a device backend every weight is uploaded once, here. */
+static vidi_status upload_weights(vidi_vivit *m) {
+    const vidi_vivit_config *c = &m->cfg;
+    if (!m->be->device_memory) return VIDI_OK;
+    size_t d = (size_t)c->hidden, nt = (size_t)m->nt, ns = (size_t)m->ns;
+    size_t k = (size_t)c->channels * c->tubelet_t * c->tubelet_h * c->tubelet_w;
+    vidi_device_store *s = &m->store;
+    vidi_status e;
+    if ((e = vidi_device_store_put(s, &m->patch_w, d * k)) || (e = vidi_device_store_put(s, &m->patch_b, d)) ||
+        (e = vidi_device_store_put(s, &m->head_w, (size_t)c->num_labels * d)) ||
+        (e = vidi_device_store_put(s, &m->head_b, (size_t)c->num_labels)))
+        return e;
+    switch (c->variant) {
+    case VIDI_VIVIT_SPATIOTEMPORAL: return upload_stage(m, &m->enc, 1 + nt * ns);
+    case VIDI_VIVIT_FACTORISED_ENCODER:
+        if ((e = upload_stage(m, &m->enc, 1 + ns))) return e;
+        return upload_stage(m, &m->temporal, 1 + nt);
+    default: return upload_stage(m, &m->enc, nt * ns);
+    }
 }
 
 vidi_status vidi_vivit_load(const char *path, vidi_backend *backend, vidi_vivit **out) {
@@ -43,6 +92,7 @@ vidi_status vidi_vivit_load(const char *path, vidi_backend *backend, vidi_vivit 
     vidi_vivit *m = calloc(1, sizeof *m);
     if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     m->be = backend;
+    m->store.be = backend;
     char weights_path[4096];
     const char *dir = NULL;
     if (S_ISDIR(sb.st_mode)) {
@@ -53,7 +103,7 @@ vidi_status vidi_vivit_load(const char *path, vidi_backend *backend, vidi_vivit 
     }
     vidi_status s;
     if ((s = vidi_safetensors_open(weights_path, &m->weights)) || (s = vivit_read_config(m, dir, weights_path)) ||
-        (s = vivit_bind_weights(m)) || (s = alloc_activations(m))) {
+        (s = vivit_bind_weights(m)) || (s = upload_weights(m)) || (s = alloc_activations(m))) {
         vidi_vivit_free(m);
         return s;
     }
@@ -70,7 +120,10 @@ void vidi_vivit_free(vidi_vivit *m) {
     free(m->labels);
     free(m->enc.layer);
     free(m->temporal.layer);
-    vidi_arena_free(&m->arena);
+    if (m->be && m->be->device_memory) memset(&m->arena, 0, sizeof m->arena); /* the store owns it */
+    else vidi_arena_free(&m->arena);
+    vidi_device_store_free(&m->store);
+    free(m->hook_scratch);
     vidi_safetensors_close(m->weights);
     free(m);
 }

@@ -19,9 +19,15 @@
         if (s_ != VIDI_OK) return s_;             \
     } while (0)
 
-void vivit_report(vidi_layer_hook hook, void *user, const char *name, const float *data, int64_t rows, int64_t cols) {
-    /* Hooks see host memory; on a host backend the arena already is. */
-    if (hook) hook(user, name, data, rows, cols);
+vidi_status vivit_report(vidi_vivit *m, vidi_layer_hook hook, void *user, const char *name, const float *data,
+                         int64_t rows, int64_t cols) {
+    if (!hook) return VIDI_OK;
+    /* Hooks see host memory: on a device backend the activation is downloaded. */
+    const float *host =
+        vidi_device_store_host_view(m->be, data, (size_t)(rows * cols), &m->hook_scratch, &m->hook_scratch_n);
+    if (!host) return VIDI_ERR_NOMEM;
+    hook(user, name, host, rows, cols);
+    return VIDI_OK;
 }
 
 /* Heads [h0, h0+nh) of the fused qkv: `batch` groups `bstride` rows apart,
@@ -80,11 +86,11 @@ static vidi_status run_stage(vidi_vivit *m, const vivit_stage *st, float *x, int
         if (hook) {
             char name[48];
             snprintf(name, sizeof name, "%slayer.%d", prefix, i);
-            hook(user, name, x, rows, d);
+            TRY(vivit_report(m, hook, user, name, x, rows, d));
         }
     }
     TRY(m->be->layernorm(m->be, m->h, x, st->norm_w, st->norm_b, rows, d, c->ln_eps));
-    if (norm_name) vivit_report(hook, user, norm_name, m->h, rows, d);
+    if (norm_name) TRY(vivit_report(m, hook, user, norm_name, m->h, rows, d));
     return VIDI_OK;
 }
 
@@ -110,7 +116,7 @@ vidi_status vivit_spatial_encode(vidi_vivit *m, const float *video, int count, v
         TRY(be->add(be, row0, m->enc.cls, m->enc.pos, d));
         TRY(be->add(be, row0 + d, row0 + d, m->enc.pos + d, ns * d));
     }
-    vivit_report(hook, user, "embeddings", m->x, count * len, d);
+    TRY(vivit_report(m, hook, user, "embeddings", m->x, count * len, d));
     return run_stage(m, &m->enc, m->x, count, (int)len, "spatial.", "spatial.norm", hook, user);
 }
 
@@ -118,7 +124,7 @@ vidi_status vivit_temporal_encode(vidi_vivit *m, vidi_layer_hook hook, void *use
     const vidi_backend *be = m->be;
     const vidi_vivit_config *c = &m->cfg;
     int64_t d = c->hidden, len = 1 + m->nt;
-    vivit_report(hook, user, "temporal.embeddings", m->tx, len, d);
+    TRY(vivit_report(m, hook, user, "temporal.embeddings", m->tx, len, d));
     TRY(run_stage(m, &m->temporal, m->tx, 1, (int)len, "temporal.", "final_norm", hook, user));
     return be->linear(be, m->logits, m->h, m->head_w, m->head_b, 1, d, c->num_labels, VIDI_ACT_NONE);
 }
@@ -142,7 +148,7 @@ static vidi_status spatiotemporal(vidi_vivit *m, vidi_layer_hook hook, void *use
     TRY(be->add(be, m->x, m->enc.cls, m->enc.pos, d));
     TRY(be->patch_embed(be, m->x + d, m->video, m->patch_w, m->patch_b, &p));
     TRY(be->add(be, m->x + d, m->x + d, m->enc.pos + d, n * d));
-    vivit_report(hook, user, "embeddings", m->x, n + 1, d);
+    TRY(vivit_report(m, hook, user, "embeddings", m->x, n + 1, d));
     TRY(run_stage(m, &m->enc, m->x, 1, (int)(n + 1), "", "final_norm", hook, user));
     /* The classifier reads the cls token only (row 0). */
     return be->linear(be, m->logits, m->h, m->head_w, m->head_b, 1, d, c->num_labels, VIDI_ACT_NONE);
@@ -157,7 +163,7 @@ static vidi_status factorised(vidi_vivit *m, vidi_layer_hook hook, void *user) {
     vidi_patch_layout p = tubelets(m, c->num_frames, d);
     TRY(be->patch_embed(be, m->x, m->video, m->patch_w, m->patch_b, &p));
     TRY(be->add(be, m->x, m->x, m->enc.pos, n * d));
-    vivit_report(hook, user, "embeddings", m->x, n, d);
+    TRY(vivit_report(m, hook, user, "embeddings", m->x, n, d));
     const attn_call space = {.batch = nt, .len = ns, .h0 = 0, .nh = c->heads, .bstride = ns, .tok = 1};
     const attn_call time = {.batch = ns, .len = nt, .h0 = 0, .nh = c->heads, .bstride = 1, .tok = ns};
     /* Model 4: heads [0, H/2) over space, [H/2, H) over time. */
@@ -177,11 +183,11 @@ static vidi_status factorised(vidi_vivit *m, vidi_layer_hook hook, void *user) {
         if (hook) {
             char name[32];
             snprintf(name, sizeof name, "layer.%d", i);
-            hook(user, name, m->x, n, d);
+            TRY(vivit_report(m, hook, user, name, m->x, n, d));
         }
     }
     TRY(be->layernorm(be, m->h, m->x, m->enc.norm_w, m->enc.norm_b, n, d, c->ln_eps));
-    vivit_report(hook, user, "final_norm", m->h, n, d);
+    TRY(vivit_report(m, hook, user, "final_norm", m->h, n, d));
     /* Global average pooling (Scenic 'gap': norm, then the mean over tokens).
      * The vtable has no reduction op; attention with scale 0 gives every key
      * the weight 1/N, so one query over all N rows of h is their mean. */
@@ -204,6 +210,6 @@ vidi_status vidi_vivit_forward(vidi_vivit *m, const float *clip, float *logits, 
     }
     TRY(be->synchronize(be));
     TRY(be->download(be, logits, m->logits, sizeof(float) * (size_t)c->num_labels));
-    vivit_report(hook, user, "logits", logits, 1, c->num_labels);
+    if (hook) hook(user, "logits", logits, 1, c->num_labels);
     return VIDI_OK;
 }

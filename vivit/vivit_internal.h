@@ -5,6 +5,7 @@
 
 #include "vidi/safetensors.h"
 #include "vidi/tensor.h"
+#include "vidi/backend.h"
 #include "vidi/vivit.h"
 
 /* One pre-norm attention sub-layer: x += proj(attn(ln(x))). */
@@ -46,6 +47,10 @@ struct vidi_vivit {
     /* Activations, carved from one arena at load: nothing is allocated per forward. */
     vidi_arena arena;
     float *video, *x, *h, *qkv, *attn, *mlp, *tx, *pooled, *logits;
+    /* Device copies of the weights and the device arena (device backends). */
+    vidi_device_store store;
+    float *hook_scratch; /* host copies of activations for hooks (device backends) */
+    size_t hook_scratch_n;
 };
 
 /* Reads config.json / __metadata__ into model->cfg, labels and sampler
@@ -55,7 +60,8 @@ vidi_status vivit_read_config(vidi_vivit *model, const char *dir, const char *we
 vidi_status vivit_bind_weights(vidi_vivit *model);
 
 /* Encoder pieces (vivit_encoder.c), used by the forward and the stream. */
-void vivit_report(vidi_layer_hook hook, void *user, const char *name, const float *data, int64_t rows, int64_t cols);
+vidi_status vivit_report(vidi_vivit *model, vidi_layer_hook hook, void *user, const char *name, const float *data,
+                         int64_t rows, int64_t cols);
 /* Model 2: embeds `count` tubelets of `video` (count*tubelet_t frames on the
  * backend) and runs the spatial encoder and its norm; the normed cls token of
  * tubelet i is then row i*(1+S) of model->h. */

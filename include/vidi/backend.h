@@ -47,6 +47,26 @@ typedef struct vidi_backend {
 vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out);
 void vidi_backend_destroy(vidi_backend *be);
 
+/* Weights and activations of a model on its backend. For a backend with
+ * device_memory, put() replaces *ptr (count host floats, e.g. an mmap'd
+ * checkpoint tensor) by a device copy made once at load, and arena() carves
+ * the activation arena out of one device allocation; for host backends both
+ * leave memory where it is. free() releases what the store made. */
+struct vidi_arena;
+typedef struct vidi_device_store {
+    const vidi_backend *be;
+    void **blocks;
+    int n_blocks, cap_blocks;
+} vidi_device_store;
+vidi_status vidi_device_store_put(vidi_device_store *store, const float **ptr, size_t count);
+vidi_status vidi_device_store_arena(vidi_device_store *store, struct vidi_arena *arena, size_t capacity);
+void vidi_device_store_free(vidi_device_store *store);
+/* Host view of `count` floats at `data` for hooks: `data` itself on a host
+ * backend, else a download (waits for the stream) into *scratch, grown as
+ * needed (free() it when done). NULL with the error set on failure. */
+const float *vidi_device_store_host_view(const vidi_backend *be, const float *data, size_t count, float **scratch,
+                                         size_t *scratch_count);
+
 /* Names of the backends this build can create on this machine, NULL-terminated. */
 const char *const *vidi_backend_available(void);
 

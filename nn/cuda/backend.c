@@ -263,7 +263,7 @@ static vidi_status cuda_patch_embed(vidi_be *be, float *out, const float *video,
         cudaFree(im->scratch);
         im->scratch = NULL;
         im->scratch_floats = 0;
-        if (cudaMalloc(&im->scratch, need * sizeof(float)) != cudaSuccess) {
+        if (cudaMalloc((void **)&im->scratch, need * sizeof(float)) != cudaSuccess) {
             cudaGetLastError();
             return vidi_set_error(VIDI_ERR_NOMEM, "patch_embed: cannot allocate %zu bytes of device scratch",
                                   need * sizeof(float));

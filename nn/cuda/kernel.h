@@ -28,7 +28,12 @@
 #define VIDI_SHARED(type, name, count) __shared__ type name[count]
 #define VIDI_SHARED_DYNAMIC(type, name) extern __shared__ type name[]
 #define VIDI_DIM3(x, y, z) dim3((x), (y), (z))
-#define VIDI_DEV_RANGE(ptr, bytes) ((void)0)
+/* Nothing to check on the GPU; a function so the arguments count as used. */
+static inline void vidi_cu_range_unchecked(const void *ptr, size_t bytes) {
+    (void)ptr;
+    (void)bytes;
+}
+#define VIDI_DEV_RANGE(ptr, bytes) vidi_cu_range_unchecked((const void *)(ptr), (size_t)(bytes))
 #define VIDI_FULL_MASK 0xffffffffu
 
 #elif defined(VIDI_CUDA_EMU)

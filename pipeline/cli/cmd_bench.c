@@ -24,7 +24,7 @@ static const char help[] =
     "  -n, --iters N        timed iterations (default 20)\n"
     "  -w, --warmup N       untimed iterations first (default 2)\n"
     "  -t, --threads N      worker threads (default: all cores)\n"
-    "      --backend NAME   cpu (default), ref or auto\n"
+    "      --backend NAME   cpu (default), cuda, auto (cuda if there is a GPU, else cpu), ref, cuda-emu\n"
     "      --heads N        attention heads, for ViT checkpoints whose config lacks them\n"
     "      --window-stride S  factorised-encoder ViViT: also time the streaming\n"
     "                       encoder's step for a window moved by S frames (push S\n"

@@ -30,7 +30,7 @@ static const char help[] =
     "                       {\"input\", \"top\": [{\"index\", \"label\", \"score\"}], \"logits\"};\n"
     "                       videos add \"views\" {\"temporal\", \"spatial\"}, \"frames\" (the\n"
     "                       frame indices of each temporal view) and \"frames_lost\"\n"
-    "      --backend NAME   cpu (default), ref or auto\n"
+    "      --backend NAME   cpu (default), cuda, auto (cuda if there is a GPU, else cpu), ref, cuda-emu\n"
     "  -t, --threads N      worker threads (default: all cores)\n"
     "      --heads N        ViT: attention heads, for checkpoints whose config lacks them\n"
     "video:\n"

@@ -24,6 +24,8 @@ static const char usage[] =
     "  synth      render a synthetic action dataset (SSv2 or Kinetics layout)\n"
     "  sample     decode and sample videos into clip tensors (training data)\n"
     "  eval       evaluate a video model on Kinetics, SSv2 or a list (top-1/5, reports)\n"
+    "  generate   generate a video clip with a diffusion model (label, sampler, seed)\n"
+    "  inpaint    fill masked boxes or frames of a video with a diffusion model\n"
     "\n"
     "Run 'vidi COMMAND --help' for a command's options.\n";
 
@@ -101,11 +103,21 @@ void cli_progress_break(cli_progress *p) {
 
 double cli_progress_elapsed(const cli_progress *p) { return now_s() - p->start; }
 
+/* --backend cpu|cuda|auto (and ref, cuda-emu for testing). "cuda" without a
+ * device is an error; "auto" falls back to the CPU and says why, once per
+ * process. */
 vidi_backend *cli_backend(const char *cmd, const char *name, int threads) {
+    static int told_fallback;
     vidi_backend *be = NULL;
+    vidi_clear_error();
     if (vidi_backend_create(name, threads, &be) != VIDI_OK) {
         cli_library_error(cmd);
         return NULL;
+    }
+    if (!strcmp(name, "auto") && strcmp(be->name, "cuda") && !told_fallback) {
+        fprintf(stderr, "vidi %s: --backend auto: %s; using the CPU\n", cmd,
+                vidi_last_error()[0] ? vidi_last_error() : "no CUDA device");
+        told_fallback = 1;
     }
     return be;
 }
@@ -133,6 +145,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "generate")) return cmd_generate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inpaint")) return cmd_inpaint(argc - 1, argv + 1);
     fprintf(stderr, "vidi: unknown command '%s' (see 'vidi --help')\n", cmd);
     return CLI_EXIT_USAGE;
 }
