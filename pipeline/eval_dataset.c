@@ -144,7 +144,7 @@ vidi_status vidi_eval_dataset_load(vidi_eval_format format, const char *annotati
     eval_builder b = {.ds = out, .file = annotations,
                       .videos_dir = videos_dir ? videos_dir : vidi_eval_dirname(annotations, dir, sizeof dir)};
     vidi_status s = VIDI_OK;
-    if (format != VIDI_EVAL_LIST || videos_dir) s = vidi_eval_video_index_build(b.videos_dir, &b.index);
+    if (format != VIDI_EVAL_LIST) s = vidi_eval_video_index_build(b.videos_dir, &b.index);
     if (!s) {
         if (format == VIDI_EVAL_KINETICS) s = vidi_eval_read_kinetics(&b, labels);
         else if (format == VIDI_EVAL_SSV2) s = vidi_eval_read_ssv2(&b, labels);

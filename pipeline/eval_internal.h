@@ -55,6 +55,8 @@ vidi_status vidi_eval_check_run_file(const struct vidi_eval_options *o, const ch
 /* results.rank-R-of-W.jsonl paths in dir whose W differs from world (all of
  * them when world is 1). */
 vidi_status vidi_eval_leftover_parts(const char *dir, int world, name_list *out);
+/* --overwrite: removes run.json, results*.jsonl, summary.json, report.html. */
+vidi_status vidi_eval_clear_outputs(const char *dir);
 /* Writes the record lines of text to path sorted by item index, keeping the
  * first record of each index. */
 vidi_status vidi_eval_merge_write(const char *path, const char *text, size_t len);

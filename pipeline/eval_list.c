@@ -44,9 +44,8 @@ vidi_status vidi_eval_read_list(eval_builder *b, const char *labels, char *const
     char *text = NULL;
     size_t len = 0;
     if ((s = vidi_eval_read_file(b->file, &text, &len))) return s;
-    char base[4096], path[8400];
-    const char *dir = b->index ? b->videos_dir : vidi_eval_dirname(b->file, base, sizeof base);
-    if (!b->index) b->videos_dir = dir;
+    char path[8400];
+    const char *dir = b->videos_dir; /* --videos, else the list file's directory */
     int lineno = 0, rc = 0;
     for (char *line = text, *next; !rc && line && *line; line = next) {
         lineno++;

@@ -77,6 +77,8 @@ vidi_status vidi_eval_check_run_file(const struct vidi_eval_options *o, const ch
     return s;
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 /* results.rank-R-of-W.jsonl files of another W (an earlier run with another
  * rank count): their records count as done and are merged at the end. */
 static int is_leftover_part(const char *name, int world) {
@@ -99,6 +101,22 @@ vidi_status vidi_eval_leftover_parts(const char *dir, int world, name_list *out)
         if (!s) out->n++;
     }
     closedir(d);
+    if (!s && out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, by_name); /* readdir order is arbitrary */
+    return s;
+}
+
+vidi_status vidi_eval_clear_outputs(const char *dir) {
+    static const char *const files[] = {"run.json", "results.jsonl", "summary.json", "report.html"};
+    char path[4200];
+    name_list parts;
+    vidi_status s = vidi_eval_leftover_parts(dir, 1, &parts);
+    for (int i = 0; !s && i < parts.n; i++)
+        if (unlink(parts.v[i]) != 0) s = vidi_set_error(VIDI_ERR_IO, "%s: cannot remove: %s", parts.v[i], strerror(errno));
+    for (size_t i = 0; !s && i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (unlink(path) != 0 && errno != ENOENT) s = vidi_set_error(VIDI_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    }
+    vidi_eval_names_free(parts.v, parts.n);
     return s;
 }
 

@@ -175,6 +175,7 @@ vidi_status vidi_eval_execute(const vidi_eval_options *o, const vidi_eval_comm *
         o->on_row_error(o->run.user, ds.row_errors[i]);
     if (c->rank == 0) {
         s = vidi_eval_mkdir_p(o->out);
+        if (!s && o->overwrite) s = vidi_eval_clear_outputs(o->out);
         if (!s) s = vidi_eval_check_run_file(o, model);
     }
     if (!c->all_ok(c->ctx, !s)) {

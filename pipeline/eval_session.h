@@ -31,6 +31,7 @@ typedef struct vidi_eval_options {
     int views_t, views_s;
     int frames, stride; /* 0: the model's frame count; stride 0: uniform sampling over the video */
     int limit, resume;
+    int overwrite; /* start over: remove an earlier run's files in out first */
     const char *backend; /* "cpu" default */
     int threads;         /* model threads (0: all cores) */
     vidi_eval_run_params run; /* decode threads, queue, decoder, callbacks */

@@ -114,6 +114,10 @@ expect 1 "resume with other views" -- "$vidi" eval "${k[@]}" --model "$m" --view
 err_has "different settings"
 expect 0 "resume after kill -9" -- "$vidi" eval "${k[@]}" --model "$m" --views 2x3 -t 1 -o "$tmp/r2" --resume
 same_summary "$tmp/k1" "$tmp/r2"
+# --overwrite starts over in a used directory; with --resume it is a usage error.
+expect 0 "overwrite" -- "$vidi" eval "${k[@]}" --model "$m" --views 1x1 -t 1 -q --overwrite -o "$tmp/r2"
+grep -q '"views":"1x1"' "$tmp/r2/run.json" && [ "$(wc -l <"$tmp/r2/results.jsonl")" -eq 19 ] && ok || bad "--overwrite did not start over"
+expect 2 "resume + overwrite" -- "$vidi" eval "${k[@]}" --model "$m" --resume --overwrite -o "$tmp/r2"; err_one_line
 # --limit then --resume: the same summary again.
 expect 1 "limit (not every video: exit 1)" -- "$vidi" eval "${k[@]}" --model "$m" --views 2x3 -t 1 --limit 4 -q -o "$tmp/r3"
 python3 -c "import json,sys; s=json.load(open('$tmp/r3/summary.json')); sys.exit(not (s['evaluated']==4 and s['not_run']==15 and not s['complete']))" && ok || bad "--limit summary"

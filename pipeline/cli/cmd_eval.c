@@ -47,6 +47,7 @@ static const char help[] =
     "  -o, --out DIR          results.jsonl (one line per video, written as it goes),\n"
     "                         summary.json, report.html, run.json (default vidi-eval-out)\n"
     "      --resume           continue the run in DIR: videos with a result are skipped\n"
+    "      --overwrite        start over in DIR (removes an earlier run's files there)\n"
     "  -q, --quiet            no progress\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -114,13 +115,14 @@ int cmd_eval(int argc, char **argv) {
     const char *dataset = NULL;
     ui u = {0};
     enum { OPT_DATASET = 256, OPT_ANN, OPT_LABELS, OPT_VIDEOS, OPT_VIEWS, OPT_FRAMES, OPT_STRIDE, OPT_LIMIT,
-           OPT_RESUME, OPT_BACKEND, OPT_DTHREADS, OPT_QUEUE, OPT_DECODER };
+           OPT_RESUME, OPT_OVERWRITE, OPT_BACKEND, OPT_DTHREADS, OPT_QUEUE, OPT_DECODER };
     static const struct option opts[] = {
         {"dataset", required_argument, NULL, OPT_DATASET},  {"annotations", required_argument, NULL, OPT_ANN},
         {"labels", required_argument, NULL, OPT_LABELS},    {"videos", required_argument, NULL, OPT_VIDEOS},
         {"model", required_argument, NULL, 'm'},            {"views", required_argument, NULL, OPT_VIEWS},
         {"frames", required_argument, NULL, OPT_FRAMES},    {"stride", required_argument, NULL, OPT_STRIDE},
         {"out", required_argument, NULL, 'o'},              {"resume", no_argument, NULL, OPT_RESUME},
+        {"overwrite", no_argument, NULL, OPT_OVERWRITE},
         {"threads", required_argument, NULL, 't'},          {"limit", required_argument, NULL, OPT_LIMIT},
         {"backend", required_argument, NULL, OPT_BACKEND},  {"decode-threads", required_argument, NULL, OPT_DTHREADS},
         {"queue", required_argument, NULL, OPT_QUEUE},      {"decoder", required_argument, NULL, OPT_DECODER},
@@ -140,6 +142,7 @@ int cmd_eval(int argc, char **argv) {
         case OPT_STRIDE: if (cli_parse_int("eval", "--stride", optarg, 1, 1000, &o.stride)) return CLI_EXIT_USAGE; break;
         case 'o': o.out = optarg; break;
         case OPT_RESUME: o.resume = 1; break;
+        case OPT_OVERWRITE: o.overwrite = 1; break;
         case 't': if (cli_parse_int("eval", "--threads", optarg, 0, 1024, &o.threads)) return CLI_EXIT_USAGE; break;
         case OPT_LIMIT: if (cli_parse_int("eval", "--limit", optarg, 1, 1 << 30, &o.limit)) return CLI_EXIT_USAGE; break;
         case OPT_BACKEND: o.backend = optarg; break;
@@ -171,6 +174,10 @@ int cmd_eval(int argc, char **argv) {
     }
     if (vidi_eval_format_parse(dataset, &o.format) != VIDI_OK) {
         cli_library_error("eval");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.resume && o.overwrite) {
+        cli_error("eval", "--resume and --overwrite contradict each other");
         return CLI_EXIT_USAGE;
     }
     if (!*o.out) {
