@@ -215,6 +215,46 @@ typedef void (*vidi_denoiser_hook)(void *user, const char *name, const float *da
 vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int label, const float *known,
                                   const float *mask, float *eps, float *v, vidi_denoiser_hook hook, void *user);
 
+/* ---- generation and in-painting (diffusion/generate.c, diffusion/mask.c) ---- */
+
+typedef enum vidi_inpaint_method {
+    /* The model sees the known pixels and the known-token mask at every step
+     * (learned at training time; needs an in-painting model). Default. */
+    VIDI_INPAINT_CONDITIONED = 0,
+    /* RePaint (Lugmayr et al. 2022), training-free: after each ancestral step
+     * the known region is replaced by the forward-noised known pixels, and
+     * each step is resampled `resample` times (x_t -> x_{t-1} -> noised back
+     * to x_t). Runs the DDPM sampler whatever p->sampler says. */
+    VIDI_INPAINT_REPAINT,
+} vidi_inpaint_method;
+
+/* "conditioned" / "repaint". */
+vidi_status vidi_inpaint_method_parse(const char *name, vidi_inpaint_method *out);
+
+/* Samples one clip [frames, channels, size, size] in [-1, 1] into out.
+ * known and mask (1 = known pixel, [frames, size, size]) both NULL:
+ * generation; otherwise in-painting by `method`, and the known pixels of the
+ * result are the given ones exactly. p->learned_sigma is set from the model.
+ * Errors: guidance != 1 with a model without classes, a label outside the
+ * model's classes, conditioned in-painting with a model trained without
+ * masks, an empty mask (nothing to fill). */
+vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *p, const float *known,
+                                    const float *mask, vidi_inpaint_method method, int resample, float *out);
+
+/* In-painting masks from a text spec over a clip of frames x height x width;
+ * writes mask (1 = known, 0 = to fill), [frames, height, width]. The spec is
+ * one or more parts joined by '+', each marking pixels to fill:
+ *   box:X,Y,W,H            a box (pixels of the model's frame) on every frame
+ *   box:X,Y,W,H@F0-F1      the same on frames F0..F1 (inclusive)
+ *   frames:LIST            whole frames, LIST = comma-separated N or N-M
+ *   predict:K              all frames after the first K (future prediction)
+ *   interpolate:K          all frames but the first and last K
+ *   image:PATH             a mask image (PNG, ...), resized to the frame;
+ *                          bright pixels (> 127) are filled, on every frame
+ * Errors name the part and the reason: a box outside the frame, a frame out
+ * of range, an unreadable image, or a mask that leaves nothing to fill. */
+vidi_status vidi_inpaint_mask_parse(const char *spec, int frames, int height, int width, float *mask);
+
 /* Deterministic standard normal noise: n floats from the stream (seed,
  * stream). The same (seed, stream) always gives the same values. */
 void vidi_randn(uint64_t seed, uint64_t stream, float *out, int64_t n);

@@ -17,6 +17,8 @@ int cmd_frames(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_inpaint(int argc, char **argv);
 
 /* "vidi CMD: message" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
