@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Train vidi's default diffusion model: a small class-conditional video
+denoiser (tools/diffusion_reference.py) on the synthetic action dataset.
+
+    cmake --build build && python3 tools/train_diffusion.py     # CPU, 2 threads
+
+Steps (everything seeded; intermediate files under --work, reused when present):
+  1. `vidi synth`: 2400 clips (seed 31), 160x120, 16 frames, vp9, like the
+     classifier's training data;
+  2. `vidi sample`: vidi's decoder and sampler give [16, 3, 32, 32] clips in
+     [-1, 1] (shorter side 32, centre crop: the classifier's framing at 32 px);
+  3. PyTorch training with the Improved-DDPM hybrid loss
+     L_simple + lambda * L_vlb (lambda = 0.001, the variance term sees a
+     stopped-gradient mean), cosine schedule with T = 1000, uniform t,
+     label dropout 0.1 (the null label, for classifier-free guidance), and
+     random in-painting masks given to the model with the known-token flag:
+     half the batch has none (generation), the rest one of: a spatial box over
+     a frame range, the first k frames (prediction), first and last frames
+     (interpolation), random frames (repair); augmentation by horizontal
+     mirror / time reversal with relabelling (docs/synth.md);
+  4. export of the EMA weights to samples/models/diffusion-synth.safetensors
+     (vidi single-file format, docs/checkpoints.md).
+--max-minutes bounds the training time (the default run is sized for 2 shared
+CPU cores); the log prints the loss per 100 steps.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from safetensors import safe_open
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from diffusion_reference import Denoiser, save_vidi  # noqa: E402
+
+HFLIP = [1, 0, 2, 3, 5, 4, 6, 7, 8, 9, 10, 11]
+REVERSE = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 10, 11]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd):
+    log("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+
+
+# ---- the process (improved-diffusion, float64 tables) ----
+
+class Process:
+    def __init__(self, steps):
+        f = lambda t: math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+        b = np.array([min(1 - f((i + 1) / steps) / f(i / steps), 0.999) for i in range(steps)])
+        ac = np.cumprod(1 - b)
+        acp = np.append(1.0, ac[:-1])
+        pv = b * (1 - acp) / (1 - ac)
+        t = lambda a: torch.tensor(a, dtype=torch.float64)
+        self.T = steps
+        self.betas = t(b)
+        self.sqrt_ac, self.sqrt_1mac = t(np.sqrt(ac)), t(np.sqrt(1 - ac))
+        self.sqrt_recip, self.sqrt_recipm1 = t(np.sqrt(1 / ac)), t(np.sqrt(1 / ac - 1))
+        self.post_c1, self.post_c2 = t(b * np.sqrt(acp) / (1 - ac)), t((1 - acp) * np.sqrt(1 - b) / (1 - ac))
+        self.post_logvar = t(np.log(np.append(pv[1], pv[1:])))
+
+    def at(self, table, t):
+        return table[t].float()[:, None, None, None, None]
+
+
+def normal_kl(m1, lv1, m2, lv2):
+    return 0.5 * (-1.0 + lv2 - lv1 + torch.exp(lv1 - lv2) + (m1 - m2) ** 2 * torch.exp(-lv2))
+
+
+def approx_cdf(x):
+    return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def discretized_nll(x, mean, log_scale):
+    # improved-diffusion discretized_gaussian_log_likelihood, 8-bit data in [-1, 1]
+    cx = x - mean
+    inv = torch.exp(-log_scale)
+    cdf_plus, cdf_min = approx_cdf(inv * (cx + 1 / 255.0)), approx_cdf(inv * (cx - 1 / 255.0))
+    log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
+    log_1m_cdf_min = torch.log((1 - cdf_min).clamp(min=1e-12))
+    log_delta = torch.log((cdf_plus - cdf_min).clamp(min=1e-12))
+    lp = torch.where(x < -0.999, log_cdf_plus, torch.where(x > 0.999, log_1m_cdf_min, log_delta))
+    return -lp
+
+
+def hybrid_loss(model, proc, x0, y, known_mask, lam):
+    b = x0.shape[0]
+    t = torch.randint(0, proc.T, (b,))
+    noise = torch.randn_like(x0)
+    xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
+    mask = known_mask
+    out = model(xt, t, y, x0, mask)
+    C = x0.shape[2]
+    eps, v = out[:, :, :C], out[:, :, C:]
+    # Loss over the pixels the model must produce (all of them for generation).
+    weight = 1.0 - mask.expand_as(x0)
+    denom = weight.flatten(1).sum(1).clamp(min=1.0)
+    mse = (((eps - noise) ** 2) * weight).flatten(1).sum(1) / denom
+    # L_vlb: the variance learns through the KL with the mean's gradient stopped.
+    e = eps.detach()
+    px0 = (proc.at(proc.sqrt_recip, t) * xt - proc.at(proc.sqrt_recipm1, t) * e).clamp(-1, 1)
+    pmean = proc.at(proc.post_c1, t) * px0 + proc.at(proc.post_c2, t) * xt
+    min_log, max_log = proc.at(proc.post_logvar, t), torch.log(proc.at(proc.betas, t))
+    frac = (v + 1) / 2
+    plogvar = frac * max_log + (1 - frac) * min_log
+    tmean = proc.at(proc.post_c1, t) * x0 + proc.at(proc.post_c2, t) * xt
+    kl = normal_kl(tmean, min_log, pmean, plogvar) / math.log(2.0)
+    nll = discretized_nll(x0, pmean, 0.5 * plogvar) / math.log(2.0)
+    vlb_px = torch.where((t == 0)[:, None, None, None, None], nll, kl)
+    vlb = (vlb_px * weight).flatten(1).sum(1) / denom
+    return (mse + lam * proc.T * vlb).mean(), mse.mean().item(), vlb.mean().item()
+
+
+# ---- masks: 1 = known pixel ----
+
+def random_masks(b, T, H, gen):
+    m = torch.zeros(b, T, 1, H, H)
+    for i in range(b):
+        r = gen.random()
+        if r < 0.5:
+            continue  # generation: nothing known
+        kind = gen.randrange(4)
+        if kind == 0:  # spatial box over a frame range (unknown inside)
+            m[i] = 1
+            f0 = gen.randrange(T)
+            f1 = gen.randrange(f0, T) + 1
+            h, w = gen.randrange(H // 4, H * 3 // 4 + 1), gen.randrange(H // 4, H * 3 // 4 + 1)
+            y0, x0 = gen.randrange(H - h + 1), gen.randrange(H - w + 1)
+            m[i, f0:f1, :, y0:y0 + h, x0:x0 + w] = 0
+        elif kind == 1:  # prediction: first k frames known
+            m[i, :gen.randrange(1, T // 2 + 1)] = 1
+        elif kind == 2:  # interpolation: first and last k known
+            k = gen.randrange(1, T // 4 + 1)
+            m[i, :k] = 1
+            m[i, T - k:] = 1
+        else:  # repair: random frames known
+            for f in range(T):
+                if gen.random() < 0.7:
+                    m[i, f] = 1
+    return m
+
+
+def load_clips(vidi, work, clips, seed, size, frames):
+    data = os.path.join(work, "synth")
+    if not os.path.exists(os.path.join(data, "validation.json")):
+        run([vidi, "synth", "--out", data, "--clips", str(clips), "--seed", str(seed), "--codec", "vp9", "--force"])
+    pre = {"do_resize": True, "size": {"shortest_edge": size}, "do_center_crop": True,
+           "crop_size": {"height": size, "width": size}, "resample": 2, "do_rescale": True,
+           "rescale_factor": 1 / 255, "do_normalize": True, "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+    pre_path = os.path.join(work, "preprocessor_config.json")
+    with open(pre_path, "w") as f:
+        json.dump(pre, f)
+    xs, ys = [], []
+    for split in ("train", "validation"):
+        out = os.path.join(work, f"{split}-f{frames}s{size}.safetensors")
+        if not os.path.exists(out):
+            run([vidi, "sample", "--ssv2", data, "--split", split, "--frames", str(frames),
+                 "--preprocessor", pre_path, "-o", out])
+        with safe_open(out, "pt") as f:
+            meta = f.metadata()
+            labels = json.loads(meta["labels"])
+            xs.append(torch.stack([f.get_tensor(f"clip.{i}.0").half() for i in range(len(labels))]))
+            ys.append(torch.tensor(labels))
+            classes = json.loads(meta["classes"])
+    return torch.cat(xs), torch.cat(ys), classes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vidi", default=os.path.join(ROOT, "build/vidi"))
+    ap.add_argument("--work", default="/tmp/diffusion-train")
+    ap.add_argument("--out", default=os.path.join(ROOT, "samples/models/diffusion-synth.safetensors"))
+    ap.add_argument("--clips", type=int, default=2400)
+    ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--patch", type=int, default=4)
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--mlp", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--bs", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--lam", type=float, default=0.001)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-minutes", type=float, default=40, help="stop training after this long (0: no limit)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    t0 = time.time()
+    os.makedirs(args.work, exist_ok=True)
+    x, y, classes = load_clips(args.vidi, args.work, args.clips, args.seed, args.size, args.frames)
+    log(f"data: {len(x)} clips {tuple(x.shape[1:])} in [{x.min():.2f}, {x.max():.2f}] [{time.time() - t0:.0f}s]")
+
+    cfg = {"frames": args.frames, "image_size": args.size, "channels": 3, "patch": args.patch,
+           "hidden": args.hidden, "heads": args.heads, "depth": args.depth, "mlp_dim": args.mlp,
+           "freq_dim": 64, "num_classes": len(classes), "learn_sigma": True, "inpaint": True,
+           "diffusion_steps": 1000, "noise_schedule": "cosine", "ln_eps": 1e-6, "labels": classes}
+    model = Denoiser(cfg)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_params} parameters, {model.pos_embed.shape[0]} tokens")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    proc = Process(1000)
+    gen = random.Random(1)
+    null = len(classes)
+    t_train, step, hist = time.time(), 0, []
+    while step < args.steps:
+        if args.max_minutes and time.time() - t_train > args.max_minutes * 60:
+            log(f"time limit: stopping at step {step}")
+            break
+        idx = torch.randint(0, len(x), (args.bs,))
+        xb, yb = x[idx].float(), y[idx].clone()
+        for table, dim in ((HFLIP, 4), (REVERSE, 1)):
+            m = torch.rand(args.bs) < 0.5
+            if m.any():
+                xb[m] = xb[m].flip(dim)
+                yb[m] = torch.tensor(table)[yb[m]]
+        yb[torch.rand(args.bs) < 0.1] = null
+        mask = random_masks(args.bs, args.frames, args.size, gen)
+        lr = args.lr * min(1.0, (step + 1) / 200)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        loss, mse, vlb = hybrid_loss(model, proc, xb, yb, mask, args.lam)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            decay = min(args.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(decay).add_(pm, alpha=1 - decay)
+        hist.append((mse, vlb))
+        step += 1
+        if step % 100 == 0:
+            a = np.mean(hist[-100:], axis=0)
+            log(f"step {step}: mse {a[0]:.4f} vlb {a[1]:.4f} lr {lr:.2e} [{time.time() - t_train:.0f}s]")
+        if step % 1000 == 0:
+            save_vidi(ema, args.out)
+    save_vidi(ema, args.out)
+    log(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) after {step} steps, "
+        f"{(time.time() - t_train) / 60:.1f} min training, {(time.time() - t0) / 60:.1f} min total")
+
+
+if __name__ == "__main__":
+    main()
