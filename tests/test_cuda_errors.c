@@ -3,7 +3,7 @@
  * backend in the same process keeps working afterwards.
  *   - no device: "cuda-emu" with the emulated device count at 0;
  *   - out of device memory: the backend's cap and the device's own size;
- *   - shapes the kernels do not take (head_dim > 128);
+ *   - shapes the kernels do not take (head_dim > 6144, batch > 65535);
  *   - host memory handed to a device op (caught by the emulator's range
  *     checks: a GPU would fault or corrupt memory);
  *   - a kernel fault is sticky for that context, like on a GPU. */
@@ -79,11 +79,11 @@ static void test_unsupported_shapes(void) {
     vidi_backend *be = NULL;
     CHECK(vidi_backend_create("cuda-emu", 1, &be) == VIDI_OK);
     if (!be) return;
-    vidi_attn_layout l = vidi_attn_layout_fused_qkv(1, 2, 4, 160);
-    size_t n = (size_t)4 * 3 * 2 * 160;
+    vidi_attn_layout l = vidi_attn_layout_fused_qkv(1, 2, 4, 8000);
+    size_t n = (size_t)4 * 3 * 2 * 8000;
     float *qkv = be->alloc(be, n * sizeof(float)), *o = be->alloc(be, n * sizeof(float));
-    CHECK(be->attention(be, o, qkv, qkv + 320, qkv + 640, &l, 0.1f) == VIDI_ERR_UNSUPPORTED);
-    CHECK_MSG(strstr(vidi_last_error(), "head_dim 160 > 128") != NULL, "got '%s'", vidi_last_error());
+    CHECK(be->attention(be, o, qkv, qkv + 16000, qkv + 32000, &l, 0.1f) == VIDI_ERR_UNSUPPORTED);
+    CHECK_MSG(strstr(vidi_last_error(), "head_dim 8000 > 6144") != NULL, "got '%s'", vidi_last_error());
     l = vidi_attn_layout_fused_qkv(70000, 1, 1, 4);
     CHECK(be->attention(be, o, qkv, qkv + 4, qkv + 8, &l, 0.1f) == VIDI_ERR_UNSUPPORTED);
     be->release(be, qkv);

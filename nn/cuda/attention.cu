@@ -133,6 +133,52 @@ VIDI_KERNEL(flash_attention, attn_args, a) {
     }
 }
 
+/* ---- head_dim > 128: one block per query row ----
+ * For the rare wide heads (e.g. ViViT's mean pooling, which is attention
+ * with scale 0 over the whole hidden width): the block splits head_dim,
+ * reduces each score over the block, and keeps the online softmax in every
+ * thread. Slow (two barriers per key), but any head_dim that fits shared
+ * memory works and there is still no score matrix. */
+#define WIDE_THREADS 128
+#define WIDE_MAX_HEAD_DIM 6144 /* q row + o row in 48 KiB */
+
+VIDI_DEVICE float wide_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(VIDI_FULL_MASK, v, o);
+    return v;
+}
+
+VIDI_KERNEL(attention_wide, attn_args, a) {
+    VIDI_SHARED(float, red, 32);
+    VIDI_SHARED_DYNAMIC(float, smem);
+    const int hd = a.l.head_dim, tid = threadIdx.x, lane = tid % 32, warp = tid / 32, warps = blockDim.x / 32;
+    const int64_t b = blockIdx.z, h = blockIdx.y, i = blockIdx.x;
+    float *qrow = smem, *orow = smem + hd; /* each thread only touches its own dims d = tid + k*blockDim */
+    const float *qi = a.q + b * a.l.q_batch + h * a.l.q_head + i * a.l.q_tok;
+    const float *kb = a.k + b * a.l.k_batch + h * a.l.k_head;
+    const float *vb = a.v + b * a.l.v_batch + h * a.l.v_head;
+    for (int d = tid; d < hd; d += blockDim.x) {
+        qrow[d] = qi[d] * a.scale;
+        orow[d] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    for (int j = 0; j < a.l.kv_len; j++) {
+        const float *kj = kb + (int64_t)j * a.l.k_tok, *vj = vb + (int64_t)j * a.l.v_tok;
+        float part = 0.0f;
+        for (int d = tid; d < hd; d += blockDim.x) part += qrow[d] * kj[d];
+        part = wide_warp_sum(part);
+        if (lane == 0) red[warp] = part;
+        __syncthreads();
+        float s = wide_warp_sum(lane < warps ? red[lane] : 0.0f);
+        __syncthreads(); /* red is rewritten for the next key */
+        float m_new = fmaxf(m, s), alpha = expf(m - m_new), p = expf(s - m_new);
+        l = l * alpha + p;
+        m = m_new;
+        for (int d = tid; d < hd; d += blockDim.x) orow[d] = orow[d] * alpha + p * vj[d];
+    }
+    float *oi = a.o + b * a.l.o_batch + h * a.l.o_head + i * a.l.o_tok;
+    for (int d = tid; d < hd; d += blockDim.x) oi[d] = orow[d] / l;
+}
+
 /* Elements spanned by one operand: the largest offset + head_dim. */
 static size_t span(int batch, int heads, int len, int hd, int64_t sb, int64_t sh, int64_t st) {
     return (size_t)((int64_t)(batch - 1) * sb + (int64_t)(heads - 1) * sh + (int64_t)(len - 1) * st + hd);
@@ -146,11 +192,6 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_attention)(cudaStream_t s, float *out,
     VIDI_DEV_RANGE(k, span(l->batch, l->heads, l->kv_len, hd, l->k_batch, l->k_head, l->k_tok) * sizeof(float));
     VIDI_DEV_RANGE(v, span(l->batch, l->heads, l->kv_len, hd, l->v_batch, l->v_head, l->v_tok) * sizeof(float));
     VIDI_DEV_RANGE(out, span(l->batch, l->heads, l->q_len, hd, l->o_batch, l->o_head, l->o_tok) * sizeof(float));
-    size_t smem = attn_smem_floats(hd) * sizeof(float);
-    if (smem > 48 * 1024) {
-        cudaError_t err = cudaFuncSetAttribute(flash_attention, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-        if (err != cudaSuccess) return err;
-    }
     attn_args args;
     args.o = out;
     args.q = q;
@@ -158,6 +199,17 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_attention)(cudaStream_t s, float *out,
     args.v = v;
     args.l = *l;
     args.scale = scale;
+    if (hd > VIDI_CUDA_ATTN_MAX_HEAD_DIM) {
+        if (hd > WIDE_MAX_HEAD_DIM) return cudaErrorInvalidValue; /* the caller checks first */
+        VIDI_LAUNCH(attention_wide, VIDI_DIM3(l->q_len, l->heads, l->batch), VIDI_DIM3(WIDE_THREADS, 1, 1),
+                    2 * (size_t)hd * sizeof(float), s, args);
+        return cudaGetLastError();
+    }
+    size_t smem = attn_smem_floats(hd) * sizeof(float);
+    if (smem > 48 * 1024) {
+        cudaError_t err = cudaFuncSetAttribute(flash_attention, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        if (err != cudaSuccess) return err;
+    }
     unsigned tiles = (unsigned)((l->q_len + ATT_BQ - 1) / ATT_BQ);
     VIDI_LAUNCH(flash_attention, VIDI_DIM3(tiles, l->heads, l->batch), VIDI_DIM3(ATT_WARPS * 32, 1, 1), smem, s, args);
     return cudaGetLastError();

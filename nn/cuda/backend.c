@@ -211,9 +211,9 @@ static vidi_status cuda_attention(vidi_be *be, float *out, const float *q, const
                                   const vidi_attn_layout *l, float scale) {
     vidi_status st = vidi_check_attention(out, q, k, v, l, scale);
     if (st != VIDI_OK) return st;
-    if (l->head_dim > VIDI_CUDA_ATTN_MAX_HEAD_DIM)
-        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "attention: head_dim %d > %d is not supported by the CUDA kernel",
-                              l->head_dim, VIDI_CUDA_ATTN_MAX_HEAD_DIM);
+    if (l->head_dim > VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM)
+        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "attention: head_dim %d > %d is not supported by the CUDA kernels",
+                              l->head_dim, VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM);
     if (l->batch > 65535 || l->heads > 65535)
         return vidi_set_error(VIDI_ERR_UNSUPPORTED,
                               "attention: batch %d or heads %d > 65535 is not supported by the CUDA kernel", l->batch,

@@ -9,8 +9,10 @@
 #include "nn/cuda/cuda_api.h"
 #include "vidi/ops.h"
 
-/* Largest head_dim the fused attention kernel takes. */
+/* Largest head_dim the tiled attention kernel takes; wider heads (up to
+ * VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM) run a row-per-block kernel. */
 #define VIDI_CUDA_ATTN_MAX_HEAD_DIM 128
+#define VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM 6144
 
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_add)(cudaStream_t s, float *out, const float *a, const float *b,
                                                int64_t n);
@@ -31,9 +33,8 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_modulate)(cudaStream_t s, float *out, 
 /* cols[token, k] for the patch GEMM, k in the weight's (c, kt, kh, kw) order. */
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_im2col)(cudaStream_t s, float *cols, const float *video,
                                                   const vidi_patch_layout *l);
-/* The fused flash attention; head_dim <= VIDI_CUDA_ATTN_MAX_HEAD_DIM,
- * batch <= 65535, heads <= 65535 (the caller checks). `extent_*` are the
- * element counts spanned by each operand (for the range checks). */
+/* The fused flash attention; head_dim <= VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM,
+ * batch <= 65535, heads <= 65535 (the caller checks). */
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_attention)(cudaStream_t s, float *out, const float *q, const float *k,
                                                      const float *v, const vidi_attn_layout *l, float scale);
 
