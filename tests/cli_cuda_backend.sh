@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# --backend cpu|cuda|auto (and cuda-emu, the CUDA backend on its emulator):
+# the real binary on real images, videos and checkpoints.
+# Usage: tests/cli_cuda_backend.sh path/to/vidi   (run from the repo root)
+set -u
+vidi="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. tests/lib.sh
+
+vit=samples/models/vit-shapes
+vivit=tests/golden/vivit_fe/model.safetensors
+images="samples/images/circle_1.jpg samples/images/cross_1.png"
+clip=samples/clips/ssv2-vp9/1.webm
+
+# Without a GPU (this machine, CI) "cuda" is a clear error, one line, and
+# "auto" runs on the CPU and says so once.
+if "$vidi" classify --backend cuda --model "$vit" $images >"$tmp/out" 2>"$tmp/err"; then
+  echo "note: a CUDA device is present; the no-device checks are skipped"
+else
+  expect 2 "cuda without a device" -- "$vidi" classify --backend cuda --model "$vit" $images
+  err_one_line
+  if grep -q "not built" "$tmp/err"; then err_has "configure with -DVIDI_CUDA=ON"; else err_has "no CUDA device"; fi
+  expect 0 "auto without a device" -- "$vidi" classify --backend auto --model "$vit" $images
+  err_has "using the CPU"; err_one_line
+  out_has "circle"
+fi
+
+# The emulated CUDA backend ranks like the CPU (ViT on images, ViViT on a video).
+labels() { awk 'NF == 3 { print $2 }' "$1"; }
+for input in "$vit|$images" "$vivit|$clip"; do
+  model=${input%%|*}; files=${input#*|}
+  expect 0 "cpu $model" -- "$vidi" classify --backend cpu --model "$model" $files
+  labels "$tmp/out" >"$tmp/cpu"
+  expect 0 "cuda-emu $model" -- "$vidi" classify --backend cuda-emu --model "$model" $files
+  labels "$tmp/out" >"$tmp/emu"
+  if [ -s "$tmp/cpu" ] && cmp -s "$tmp/cpu" "$tmp/emu"; then ok; else bad "cuda-emu ranks differ from cpu for $model"; fi
+done
+
+expect 0 "classify --help lists the backends" -- "$vidi" classify --help; out_has "cuda-emu"; out_has "auto"
+summary cli_cuda_backend
