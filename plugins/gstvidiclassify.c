@@ -408,6 +408,8 @@ read_labels_file (const gchar * path, gint * n, GError ** error)
   return lines;
 }
 
+static gboolean gst_vidi_classify_stop (GstBaseTransform * trans);
+
 static gboolean
 gst_vidi_classify_start (GstBaseTransform * trans)
 {
@@ -506,6 +508,8 @@ gst_vidi_classify_start (GstBaseTransform * trans)
   g_free (backend);
   return TRUE;
 fail:
+  /* GstBaseTransform does not call stop() after a failed start(). */
+  gst_vidi_classify_stop (trans);
   g_clear_error (&err);
   g_free (model);
   g_free (labels);

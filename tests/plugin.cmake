@@ -19,7 +19,8 @@ set(VIDI_PLUGIN_TEST_ENV
   "VIDI_PLUGIN_DIR=${CMAKE_BINARY_DIR}/plugins"
   "GST_DEBUG=*:1")
 if(VIDI_SANITIZE)
-  list(APPEND VIDI_PLUGIN_TEST_ENV "GST_REGISTRY_FORK=no")
+  list(APPEND VIDI_PLUGIN_TEST_ENV "GST_REGISTRY_FORK=no"
+    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/plugin/lsan.supp:print_suppressions=0")
 endif()
 
 file(GLOB VIDI_PLUGIN_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/plugin/test_plugin_*.c)
@@ -43,3 +44,8 @@ if(NOT VIDI_SANITIZE)
       ENVIRONMENT "${VIDI_PLUGIN_TEST_ENV};GST_REGISTRY=${CMAKE_BINARY_DIR}/plugins/registry-${name}.bin")
   endforeach()
 endif()
+
+# The live measurement of docs/perf.md (a tool, not a test).
+add_executable(vidi_live_measure ${CMAKE_CURRENT_SOURCE_DIR}/plugin/live_measure.c)
+target_link_libraries(vidi_live_measure PRIVATE PkgConfig::GST_CHECK)
+set_target_properties(vidi_live_measure PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
