@@ -69,6 +69,14 @@ reference "$tmp/s1" "${s[@]}"
 expect 0 "ssv2 1 decode thread" -- "$vidi" eval "${s[@]}" --model "$m" --views 2x1 -t 1 -q -o "$tmp/s2"
 same_summary "$tmp/s1" "$tmp/s2"
 
+# The default video model (no --model), once samples/models has it.
+if [ -f samples/models/vivit-synth.safetensors ]; then
+  expect 0 "ssv2, default model" -- env -u VIDI_MODEL_DIR "$vidi" eval "${s[@]}" --views 1x1 -q -o "$tmp/d1"
+  reference "$tmp/d1" "${s[@]}"
+else
+  echo "note: samples/models/vivit-synth.safetensors is not there yet; default-model run skipped"
+fi
+
 # List format: class names and indices, relative paths under --videos.
 python3 - "$tmp/ssv2" >"$tmp/list.txt" <<'PY'
 import json, sys
