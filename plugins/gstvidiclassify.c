@@ -280,6 +280,7 @@ run_job (GstVidiClassify * self, const VidiJob * job)
   guint n = 0;
   guint64 latency, skipped;
   gboolean silent, stale;
+  gdouble threshold;
 
   if (job->tail || job->gen != p->model_gen || p->model_n == 0 || job->end_n - p->model_n >= (guint64) p->window_frames)
     n_new = -1;
@@ -297,13 +298,14 @@ run_job (GstVidiClassify * self, const VidiJob * job)
   GST_OBJECT_LOCK (self);
   k = MIN (p->top_k, p->num_labels);
   silent = p->silent;
+  threshold = p->threshold;
   GST_OBJECT_UNLOCK (self);
   top = g_new (vidi_topk, k);
   vidi_softmax_topk (p->logits, p->num_labels, top, k);
   labels = g_new0 (gchar *, k + 1);
   scores = g_new (gdouble, k);
   for (gint i = 0; i < k; i++) {
-    if (top[i].score < p->threshold)
+    if (top[i].score < threshold)
       break;
     labels[n] = g_strdup (result_label (self, top[i].index));
     scores[n++] = top[i].score;
@@ -869,7 +871,7 @@ gst_vidi_classify_class_init (GstVidiClassifyClass * klass)
           "Text file with one class name per line, replacing the checkpoint's names (unset: the checkpoint's)",
           DEFAULT_LABELS, rw_ready));
   g_object_class_install_property (gobject_class, PROP_BACKEND,
-      g_param_spec_string ("backend", "Backend", "Compute backend: cpu, ref, cuda or auto", DEFAULT_BACKEND,
+      g_param_spec_string ("backend", "Backend", "Compute backend: cpu, ref (scalar reference), cuda, cuda-emu or auto (names as vidi_backend_create takes them)", DEFAULT_BACKEND,
           rw_ready));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads", "Inference threads (0: all online CPUs)", 0, 1024, DEFAULT_THREADS,
