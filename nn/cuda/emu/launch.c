@@ -18,6 +18,7 @@
  * elsewhere), annotated for AddressSanitizer. */
 #include "nn/cuda/emu/emu_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,11 +398,15 @@ typedef struct func_attr {
 } func_attr;
 static func_attr attrs[64];
 static int n_attrs;
+static pthread_mutex_t attrs_lock = PTHREAD_MUTEX_INITIALIZER; /* backends may launch from several threads */
 
 size_t vidi_emu_func_max_dyn_smem(vidi_emu_kernel_fn fn) {
+    size_t max = VIDI_EMU_STATIC_SMEM; /* without the opt-in, 48 KiB as on the GPU */
+    pthread_mutex_lock(&attrs_lock);
     for (int i = 0; i < n_attrs; i++)
-        if (attrs[i].fn == fn) return (size_t)attrs[i].max_dyn_smem;
-    return VIDI_EMU_STATIC_SMEM; /* without the opt-in, 48 KiB as on the GPU */
+        if (attrs[i].fn == fn) max = (size_t)attrs[i].max_dyn_smem;
+    pthread_mutex_unlock(&attrs_lock);
+    return max;
 }
 
 cudaError_t vidi_emu_func_set_attribute(void (*func)(const void *), cudaFuncAttribute attr, int value) {
@@ -409,12 +414,13 @@ cudaError_t vidi_emu_func_set_attribute(void (*func)(const void *), cudaFuncAttr
         vidi_emu_set_last_error(cudaErrorInvalidValue);
         return cudaErrorInvalidValue;
     }
-    for (int i = 0; i < n_attrs; i++)
-        if (attrs[i].fn == func) {
-            attrs[i].max_dyn_smem = value;
-            return cudaSuccess;
-        }
-    if (n_attrs == (int)(sizeof attrs / sizeof attrs[0])) return cudaErrorInvalidValue;
-    attrs[n_attrs++] = (func_attr){func, value};
-    return cudaSuccess;
+    cudaError_t err = cudaSuccess;
+    pthread_mutex_lock(&attrs_lock);
+    int i = 0;
+    while (i < n_attrs && attrs[i].fn != func) i++;
+    if (i < n_attrs) attrs[i].max_dyn_smem = value;
+    else if (n_attrs < (int)(sizeof attrs / sizeof attrs[0])) attrs[n_attrs++] = (func_attr){func, value};
+    else err = cudaErrorInvalidValue;
+    pthread_mutex_unlock(&attrs_lock);
+    return err;
 }
