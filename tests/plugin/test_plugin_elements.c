@@ -14,6 +14,7 @@
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugins/gstvidimeta.h"
@@ -642,6 +643,45 @@ GST_START_TEST (test_json_sink)
 
 GST_END_TEST;
 
+/* labels=FILE replaces the checkpoint's names, index for index; a file
+ * with the wrong count is refused. */
+GST_START_TEST (test_labels_file)
+{
+  gchar *dir = g_dir_make_tmp ("vidi-labels-XXXXXX", NULL);
+  gchar *good = g_build_filename (dir, "good.txt", NULL), *bad = g_build_filename (dir, "bad.txt", NULL);
+  gchar *desc, *e;
+  RunResult plain, named;
+
+  fail_unless (g_file_set_contents (good, "zero\none\ntwo\nthree\nfour\n", -1, NULL));
+  fail_unless (g_file_set_contents (bad, "zero\none\n", -1, NULL));
+  run_frames ("vivitclassify model=" FE_MODEL " threads=1", GST_VIDEO_FORMAT_RGB, 8, &plain);
+  desc = g_strdup_printf ("vivitclassify model=" FE_MODEL " threads=1 labels=%s", good);
+  run_frames (desc, GST_VIDEO_FORMAT_RGB, 8, &named);
+  fail_unless (plain.top_label[0] && named.top_label[0]);
+  {
+    static const gchar *names[] = { "zero", "one", "two", "three", "four" };
+    gint idx = atoi (plain.top_label[0] + strlen ("action_"));
+    fail_unless_equals_string (named.top_label[0], names[idx]);
+  }
+  fail_unless (named.top_score[0] == plain.top_score[0]);
+  g_free (desc);
+  desc = g_strdup_printf ("videotestsrc num-buffers=5 ! vivitclassify model=" FE_MODEL " labels=%s ! fakesink", bad);
+  e = pipeline_error (desc);
+  fail_unless (e && strstr (e, "has 2 labels") && strstr (e, "has 5 classes"), "%s", e);
+  g_free (e);
+  g_free (desc);
+  run_result_clear (&plain);
+  run_result_clear (&named);
+  g_unlink (good);
+  g_unlink (bad);
+  g_rmdir (dir);
+  g_free (good);
+  g_free (bad);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Latency query: sync mode adds one inference, async adds nothing. */
 GST_START_TEST (test_latency_query)
 {
@@ -741,6 +781,7 @@ vidi_plugin_suite (void)
   tcase_add_test (tc, test_overlay);
   tcase_add_test (tc, test_json_sink);
   tcase_add_test (tc, test_latency_query);
+  tcase_add_test (tc, test_labels_file);
   tcase_add_test (tc, test_default_model_label);
   return s;
 }
