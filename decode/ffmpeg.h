@@ -57,7 +57,22 @@ typedef struct ff_decoder {
 
     vidi_converter conv;
     int rotation;
+
+    /* NVDEC (ffmpeg_hw.c): the CUDA device and the frame frames are
+     * downloaded into; hw_pix_fmt is AV_PIX_FMT_NONE without it. */
+    AVBufferRef *hw_device;
+    int hw_pix_fmt;
+    AVFrame *sw_frame;
 } ff_decoder;
+
+/* Before avcodec_open2: when params ask for CUDA and the codec, FFmpeg and
+ * the machine allow it, decode on the GPU; otherwise stay in software and
+ * say why in info.hwaccel. Never fails the open. */
+void ff_hw_setup(ff_decoder *ff, const AVCodec *decoder);
+/* A frame in GPU memory is downloaded (NULL with the error set on failure);
+ * a software frame is returned as it is. */
+const AVFrame *ff_hw_frame(ff_decoder *ff, const AVFrame *f);
+void ff_hw_free(ff_decoder *ff);
 
 /* Sets the interrupt deadline timeout_s from now (before each blocking call). */
 void ff_arm(ff_decoder *ff);

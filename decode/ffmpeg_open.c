@@ -65,6 +65,7 @@ void ff_close(vidi_decoder *dec) {
     vidi_converter_free(&ff->conv);
     av_frame_free(&ff->frame);
     av_frame_free(&ff->pending);
+    ff_hw_free(ff);
     av_packet_free(&ff->pkt);
     avcodec_free_context(&ff->codec);
     avformat_close_input(&ff->fmt);
@@ -229,6 +230,7 @@ static vidi_status open_stream(ff_decoder *ff) {
     ff->codec->thread_count = ff->dec->params.threads; /* 0: one per core */
     ff->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ff->codec->pkt_timebase = ff->tb;
+    ff_hw_setup(ff, decoder);
     if ((err = avcodec_open2(ff->codec, decoder, NULL)) < 0)
         return ff_fail(ff, VIDI_ERR_DECODE, "cannot open the decoder", err);
     ff->pkt = av_packet_alloc();
@@ -257,7 +259,9 @@ static vidi_status open_stream(ff_decoder *ff) {
     ff->has_pending = 1;
     if (!ff->indexed && ff->pending->best_effort_timestamp != AV_NOPTS_VALUE)
         ff->origin_ts = ff->pending->best_effort_timestamp;
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)ff->pending->format);
+    /* A GPU frame's format is "cuda": report the format of its contents. */
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(
+        ff->pending->format == ff->hw_pix_fmt ? ff->codec->sw_pix_fmt : (enum AVPixelFormat)ff->pending->format);
     snprintf(ff->dec->info.pix_fmt, sizeof ff->dec->info.pix_fmt, "%s", desc ? desc->name : "unknown");
     ff->dec->info.bit_depth = desc ? desc->comp[0].depth : 0;
     return VIDI_OK;
@@ -276,6 +280,7 @@ static vidi_status ff_alloc(vidi_decoder *dec, ff_decoder **out) {
     ff->last_out = -1;
     ff->skip_before = AV_NOPTS_VALUE;
     ff->resume_at = -1;
+    ff->hw_pix_fmt = AV_PIX_FMT_NONE;
     dec->impl = ff;
     dec->ops = &vidi_ffmpeg_ops;
     ff->fmt = avformat_alloc_context();
@@ -395,6 +400,7 @@ vidi_status ff_open_clone(const ff_decoder *src, vidi_decoder *shell, int thread
     ff->codec->thread_count = threads;
     ff->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ff->codec->pkt_timebase = ff->tb;
+    ff_hw_setup(ff, decoder);
     if ((err = avcodec_open2(ff->codec, decoder, NULL)) < 0)
         return finish_open(shell, ff_fail(ff, VIDI_ERR_DECODE, "cannot open the decoder", err));
     return VIDI_OK;

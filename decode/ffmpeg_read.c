@@ -102,7 +102,9 @@ double ff_frame_seconds(const ff_decoder *ff, const AVFrame *f) {
     return (double)(ts - ff->origin_ts) * av_q2d(ff->tb);
 }
 
-vidi_status ff_convert(ff_decoder *ff, const AVFrame *f, int64_t index, vidi_frame *out) {
+vidi_status ff_convert(ff_decoder *ff, const AVFrame *hw_or_sw, int64_t index, vidi_frame *out) {
+    const AVFrame *f = ff_hw_frame(ff, hw_or_sw);
+    if (!f) return VIDI_ERR_DECODE;
     vidi_picture pic = {
         .width = f->width,
         .height = f->height,
@@ -112,7 +114,7 @@ vidi_status ff_convert(ff_decoder *ff, const AVFrame *f, int64_t index, vidi_fra
     };
     for (int i = 0; i < 4; i++) pic.data[i] = f->data[i], pic.linesize[i] = f->linesize[i];
     vidi_status st = vidi_convert_picture(&ff->conv, &pic, ff->rotation, &ff->dec->params, ff->dec->label, index, out);
-    if (st == VIDI_OK) out->pts = ff_frame_seconds(ff, f);
+    if (st == VIDI_OK) out->pts = ff_frame_seconds(ff, hw_or_sw);
     return st;
 }
 

@@ -45,6 +45,9 @@ typedef struct vidi_frame {
     int64_t index; /* presentation-order frame number */
 } vidi_frame;
 
+/* Hardware decoding (FFmpeg backend). */
+typedef enum vidi_hwaccel { VIDI_HWACCEL_NONE = 0, VIDI_HWACCEL_CUDA } vidi_hwaccel;
+
 typedef struct vidi_decoder_params {
     vidi_decoder_backend backend;
     int threads;             /* decoder threads (frame threading); 0: FFmpeg/GStreamer decide */
@@ -54,6 +57,8 @@ typedef struct vidi_decoder_params {
     double timeout_s;        /* network: deadline for opening and for each read (default 5) */
     int64_t max_pixels;      /* frames larger than this are refused (0: 1<<26) */
     int no_rotate;           /* 1: ignore rotation metadata, return coded orientation */
+    vidi_hwaccel hwaccel;    /* FFmpeg: VIDI_HWACCEL_CUDA decodes on the GPU (NVDEC) when it can,
+                              * else in software; info.hwaccel says which and why */
 } vidi_decoder_params;
 
 typedef struct vidi_video_info {
@@ -68,6 +73,7 @@ typedef struct vidi_video_info {
     char codec[32];          /* "h264", "hevc", "vp9", "mjpeg", ... */
     char pix_fmt[32];        /* decoder's pixel format, e.g. "yuv420p10le", "yuvj420p" */
     const char *backend;     /* "ffmpeg" or "gst" */
+    char hwaccel[192];       /* "cuda" (NVDEC), "none", or "none (cuda: REASON)" when asked for but unavailable */
 } vidi_video_info;
 
 typedef struct vidi_decoder vidi_decoder;

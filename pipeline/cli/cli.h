@@ -33,6 +33,11 @@ int cli_parse_int(const char *cmd, const char *option, const char *text, int lo,
 struct vidi_decoder_params;
 int cli_decoder_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
 int cli_timeout_option(const char *cmd, const char *text, struct vidi_decoder_params *p);
+/* --hwaccel none|cuda (cmd_probe.c); the note says once when CUDA was asked
+ * for but the decoder runs in software, and why. */
+struct vidi_video_info;
+int cli_hwaccel_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
+void cli_hwaccel_note(const char *cmd, const struct vidi_decoder_params *p, const struct vidi_video_info *info);
 
 /* --views TxS: T temporal clips (1..64) x S spatial crops (1 or 3);
  * 0, or -1 after printing the error. */
