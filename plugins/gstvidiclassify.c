@@ -1,7 +1,11 @@
 /* GstVidiClassify (see gstvidiclassify.h).
  *
- * Frames: every frame-stride-th buffer is converted to RGB, preprocessed
- * and written into a ring of window_frames frames. A window ends when the
+ * Frames: every frame-stride-th buffer is converted to RGB and scaled by
+ * the same swscale conversion the decoders use (decode/convert.c, with the
+ * sampler's decoder-side resize), cropped and normalised
+ * (vidi_frame_preprocessor), so an I420 frame from decodebin becomes what
+ * `vidi classify` makes of the same decoded frame; then it is written into a
+ * ring of window_frames frames. A window ends when the
  * ring is full and window-stride sampled frames have arrived since the last
  * window; the buffer that brought its last frame "ends" it.
  *
@@ -21,6 +25,7 @@
 
 #include <string.h>
 
+#include "decode/convert.h"
 #include "gstvidimeta.h"
 #include "pipeline/classify.h"
 
@@ -85,9 +90,11 @@ typedef struct {
 
   /* caps */
   GstVideoInfo info;
-  GstVideoConverter *convert; /* NULL for RGB input */
-  guint8 *rgb;                /* converted frame */
-  GstVideoInfo rgb_info;
+  vidi_converter convert;     /* the decoders' YUV/RGB -> RGB scaler (decode/convert.c) */
+  vidi_decoder_params convert_params; /* the sampler's decoder-side resize */
+  enum AVPixelFormat av_format;
+  enum AVColorSpace colorspace;
+  gboolean full_range;
 
   /* streaming state (lock) */
   GMutex lock;
@@ -546,8 +553,7 @@ gst_vidi_classify_stop (GstBaseTransform * trans)
   g_clear_pointer (&p->job_frames, g_free);
   g_clear_pointer (&p->ring_pts, g_free);
   g_clear_pointer (&p->logits, g_free);
-  g_clear_pointer (&p->convert, gst_video_converter_free);
-  g_clear_pointer (&p->rgb, g_free);
+  vidi_converter_free (&p->convert);
   clear_pending (p);
   return TRUE;
 }
@@ -566,56 +572,56 @@ gst_vidi_classify_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps 
     return FALSE;
   }
   p->info = info;
-  g_clear_pointer (&p->convert, gst_video_converter_free);
-  g_clear_pointer (&p->rgb, g_free);
-  if (GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_RGB) {
-    gst_video_info_set_format (&p->rgb_info, GST_VIDEO_FORMAT_RGB, info.width, info.height);
-    /* The converter only changes the format: same rate, aspect, layout. */
-    p->rgb_info.fps_n = info.fps_n, p->rgb_info.fps_d = info.fps_d;
-    p->rgb_info.par_n = info.par_n, p->rgb_info.par_d = info.par_d;
-    p->rgb_info.interlace_mode = info.interlace_mode;
-    p->convert = gst_video_converter_new (&info, &p->rgb_info, NULL);
-    if (!p->convert) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Cannot convert %s to RGB.",
+  switch (GST_VIDEO_INFO_FORMAT (&info)) {
+    case GST_VIDEO_FORMAT_RGB: p->av_format = AV_PIX_FMT_RGB24; break;
+    case GST_VIDEO_FORMAT_RGBA: p->av_format = AV_PIX_FMT_RGBA; break;
+    case GST_VIDEO_FORMAT_RGBx: p->av_format = AV_PIX_FMT_RGB0; break;
+    case GST_VIDEO_FORMAT_BGRx: p->av_format = AV_PIX_FMT_BGR0; break;
+    case GST_VIDEO_FORMAT_I420: p->av_format = AV_PIX_FMT_YUV420P; break;
+    case GST_VIDEO_FORMAT_NV12: p->av_format = AV_PIX_FMT_NV12; break;
+    default:
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Unsupported video format %s.",
               gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info))), ("%" GST_PTR_FORMAT, incaps));
       return FALSE;
-    }
-    p->rgb = g_try_malloc (GST_VIDEO_INFO_SIZE (&p->rgb_info));
-    if (!p->rgb) {
-      GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Out of memory."), ("%dx%d frame", info.width, info.height));
-      return FALSE;
-    }
   }
+  /* The caps' colorimetry, as the decoder reads it from the codec. */
+  switch (info.colorimetry.matrix) {
+    case GST_VIDEO_COLOR_MATRIX_BT709: p->colorspace = AVCOL_SPC_BT709; break;
+    case GST_VIDEO_COLOR_MATRIX_BT2020: p->colorspace = AVCOL_SPC_BT2020_NCL; break;
+    case GST_VIDEO_COLOR_MATRIX_SMPTE240M: p->colorspace = AVCOL_SPC_SMPTE240M; break;
+    case GST_VIDEO_COLOR_MATRIX_FCC: p->colorspace = AVCOL_SPC_FCC; break;
+    default: p->colorspace = AVCOL_SPC_SMPTE170M; break;
+  }
+  p->full_range = info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+  vidi_converter_free (&p->convert);
+  /* Scale as the clip sampler's decoder does (same filter, same shorter
+   * side), so a stream frame is preprocessed like a decoded file frame. */
+  p->convert_params = vidi_sampler_decoder_params (&p->pre_params, NULL);
   return TRUE;
 }
 
-/* Converts and preprocesses the mapped frame into ring slot `slot`. */
+/* Converts the mapped frame to RGB at the model's resize size (the
+ * decoders' conversion, decode/convert.c), then crops and normalises. */
 static gboolean
 preprocess_into (GstVidiClassify * self, GstVideoFrame * frame, gfloat * dst)
 {
   GstVidiClassifyPrivate *p = PRIV (self);
-  const guint8 *rgb;
-  gint stride, w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
+  gint w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
+  vidi_picture pic = { .width = w, .height = h, .format = p->av_format, .full_range = p->full_range,
+    .colorspace = p->colorspace };
+  vidi_frame rgb;
+  vidi_status st;
 
-  if (p->convert) {
-    GstVideoFrame out;
-    GstBuffer *wrap = gst_buffer_new_wrapped_full (0, p->rgb, GST_VIDEO_INFO_SIZE (&p->rgb_info), 0,
-        GST_VIDEO_INFO_SIZE (&p->rgb_info), NULL, NULL);
-
-    if (!gst_video_frame_map (&out, &p->rgb_info, wrap, GST_MAP_WRITE)) {
-      gst_buffer_unref (wrap);
-      return FALSE;
-    }
-    gst_video_converter_frame (p->convert, frame, &out);
-    gst_video_frame_unmap (&out);
-    gst_buffer_unref (wrap);
-    rgb = p->rgb;
-    stride = GST_VIDEO_INFO_PLANE_STRIDE (&p->rgb_info, 0);
-  } else {
-    rgb = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
-    stride = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame); i++) {
+    pic.data[i] = GST_VIDEO_FRAME_PLANE_DATA (frame, i);
+    pic.linesize[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
   }
-  if (vidi_frame_preprocessor_run (p->pre, rgb, w, h, stride, dst) != VIDI_OK) {
+  st = vidi_convert_picture (&p->convert, &pic, 0, &p->convert_params, GST_ELEMENT_NAME (self), 0, &rgb);
+  if (!st) {
+    st = vidi_frame_preprocessor_run (p->pre, rgb.rgb, rgb.width, rgb.height, rgb.width * 3, dst);
+    vidi_frame_free (&rgb);
+  }
+  if (st != VIDI_OK) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Cannot preprocess a %dx%d frame.", w, h), ("%s", vidi_last_error ()));
     return FALSE;
   }

@@ -12,9 +12,11 @@
  *
  * Exactness: with exact_resize the output equals vidi_sampler_run() on the
  * same decoded frames bit for bit. On the fast path the sampler scales while
- * converting from the decoder's YUV; a stream gets frames already in RGB,
- * so the two differ by the scaler's rounding of chroma (a few 8-bit levels;
- * tests/test_frame_preprocess.c measures it).
+ * converting from the decoder's YUV; given frames already in RGB, the two
+ * differ by the scaler's rounding of chroma (about one 8-bit level on
+ * average; tests/test_frame_preprocess.c measures it). A caller holding the
+ * YUV frame (the GStreamer elements) scales it with the decoders' conversion
+ * first; the resize here is then the identity and the result exact. */
  *
  * Typical use (one handle per stream; it caches the scaler):
  *   vidi_frame_preprocessor *pp;

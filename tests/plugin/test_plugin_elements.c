@@ -19,6 +19,7 @@
 
 #include "plugins/gstvidimeta.h"
 #include "pipeline/classify.h"
+#include "vidi/decode.h"
 #include "vidi/preprocess.h"
 #include "vidi/vit.h"
 #include "vidi/vivit.h"
@@ -643,6 +644,91 @@ GST_START_TEST (test_json_sink)
 
 GST_END_TEST;
 
+/* A sample clip through filesrc ! decodebin ! vivitclassify (I420 from
+ * GStreamer's libav decoder) gives, window for window, the logits of
+ * libvidi's own decoder + sampler preprocessing (decoder-side resize, crop,
+ * normalise) on the same frames: the element preprocesses a stream frame
+ * exactly as `vidi classify` preprocesses a decoded file frame. */
+GST_START_TEST (test_stream_equals_decoder)
+{
+  const gchar *clip = "samples/clips/kinetics-h264/val/turning something clockwise/UykOurxn_tD_000178_000180.mp4";
+  vidi_backend *be = NULL;
+  vidi_vivit *m = NULL;
+  vidi_sampler_params sp;
+  vidi_decoder_params dp;
+  vidi_decoder *dec = NULL;
+  vidi_frame f;
+  gint got = 1, n = 0, nl, windows = 0;
+  gsize ff;
+  gfloat *frames, logits[16];
+  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! decodebin ! vivitclassify model=" FE_MODEL
+      " threads=1 top-k=5 window-stride=4 ! fakesink", clip);
+  GstElement *p;
+  GstBus *bus;
+  GstMessage *msg;
+  gboolean done = FALSE;
+
+  fail_unless (vidi_backend_create ("cpu", 1, &be) == VIDI_OK);
+  fail_unless (vidi_vivit_load (FE_MODEL, be, &m) == VIDI_OK);
+  fail_unless (vidi_vivit_sampler_params (m, &sp) == VIDI_OK);
+  nl = vidi_vivit_get_config (m)->num_labels;
+  ff = (gsize) 3 * sp.crop_w * sp.crop_h;
+  frames = g_new (gfloat, ff * 64);
+  dp = vidi_sampler_decoder_params (&sp, NULL);
+  fail_unless (vidi_decoder_open (clip, &dp, &dec) == VIDI_OK, "%s", vidi_last_error ());
+  while (n < 64 && vidi_decoder_next (dec, &f, &got) == VIDI_OK && got) {
+    fail_unless (vidi_preprocess_frame (&sp, f.rgb, f.width, f.height, f.width * 3, frames + ff * n) == VIDI_OK);
+    vidi_frame_free (&f);
+    n++;
+  }
+  vidi_decoder_close (dec);
+  fail_unless (n >= 12, "%d frames", n);
+
+  p = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (p);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  while (!done && (msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+              GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && gst_structure_has_name (s, "vidi-classification")) {
+      gboolean final = FALSE;
+      gchar **labels = NULL;
+      const GValue *scores = gst_structure_get_value (s, "scores");
+      vidi_topk top[5];
+
+      gst_structure_get (s, "final", G_TYPE_BOOLEAN, &final, "labels", G_TYPE_STRV, &labels, NULL);
+      if (!final) {
+        gint end = 8 + 4 * windows;   /* frames [end - 8, end) */
+        fail_unless (end <= n);
+        fail_unless (vidi_vivit_forward (m, frames + ff * (end - 8), logits, NULL, NULL) == VIDI_OK);
+        vidi_softmax_topk (logits, nl, top, 5);
+        for (gint k = 0; k < 5; k++) {
+          gdouble got_score = g_value_get_double (gst_value_array_get_value (scores, k));
+          fail_unless_equals_string (labels[k], vidi_vivit_label (m, top[k].index));
+          fail_unless (fabs (got_score - top[k].score) < 1e-5, "window %d rank %d: stream %f, decoder %f", windows,
+              k, got_score, top[k].score);
+        }
+        windows++;
+      }
+      g_strfreev (labels);
+    } else if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT) {
+      fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "pipeline error");
+      done = TRUE;
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (done && windows == 1 + (n - 8) / 4, "%d windows for %d frames", windows, n);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+  g_free (frames);
+  g_free (desc);
+  vidi_vivit_free (m);
+  vidi_backend_destroy (be);
+}
+
+GST_END_TEST;
+
 /* labels=FILE replaces the checkpoint's names, index for index; a file
  * with the wrong count is refused. */
 GST_START_TEST (test_labels_file)
@@ -782,6 +868,7 @@ vidi_plugin_suite (void)
   tcase_add_test (tc, test_json_sink);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_labels_file);
+  tcase_add_test (tc, test_stream_equals_decoder);
   tcase_add_test (tc, test_default_model_label);
   return s;
 }
