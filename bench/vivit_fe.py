@@ -224,6 +224,14 @@ def main():
         summary["vidi_over_sgemm_per_round"] = [rd["vidi_over_sgemm"] for rd in rounds]
         summary["torch_over_sgemm"] = statistics.median(
             gflop / (rd["torch_eager"]["median_ms"] / 1e3) / rd["sgemm_gflops"] for rd in rounds)
+        # Least-disturbed view on a loaded machine: each engine's fastest forward
+        # against the fastest sgemm rate seen in the run.
+        best_sgemm = max(rd["sgemm_gflops"] for rd in rounds)
+        summary["best"] = {"sgemm_gflops": best_sgemm,
+                           "vidi_gflops": gflop / (min(rd["vidi"]["min_ms"] for rd in rounds) / 1e3),
+                           "torch_gflops": gflop / (min(rd["torch_eager"]["min_ms"] for rd in rounds) / 1e3)}
+        summary["best"]["vidi_over_sgemm"] = summary["best"]["vidi_gflops"] / best_sgemm
+        summary["best"]["torch_over_sgemm"] = summary["best"]["torch_gflops"] / best_sgemm
     summary["goals"] = {
         "vidi_over_sgemm >= 0.85": summary.get("vidi_over_sgemm", 0) >= 0.85,
         "speedup_vs_torch_eager >= 2.5": summary["speedup_vs_torch_eager"] >= 2.5,
@@ -243,6 +251,11 @@ def main():
               f" (per round {', '.join(f'{v:.2f}' for v in summary['vidi_over_sgemm_per_round'])};"
               f" PyTorch {summary['torch_over_sgemm']:.3f})   goal >= 0.85: "
               f"{'met' if summary['goals']['vidi_over_sgemm >= 0.85'] else 'NOT met'}")
+    if "best" in summary:
+        b = summary["best"]
+        print(f"  best of run: vidi {b['vidi_gflops']:.1f}, PyTorch {b['torch_gflops']:.1f}, sgemm "
+              f"{b['sgemm_gflops']:.1f} GFLOP/s: vidi / sgemm {b['vidi_over_sgemm']:.3f}, "
+              f"PyTorch / sgemm {b['torch_over_sgemm']:.3f}")
     print(f"speedup vs PyTorch eager  {summary['speedup_vs_torch_eager']:.2f}x (per round "
           f"{', '.join(f'{s:.2f}' for s in summary['speedup_per_round'])})   goal >= 2.5: "
           f"{'met' if summary['goals']['speedup_vs_torch_eager >= 2.5'] else 'NOT met'}")

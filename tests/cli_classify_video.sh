@@ -149,6 +149,26 @@ else
   expect 2 "gst not built" -- "$vidi" classify --model "$fe" --decoder gst "$clip"; err_has "gst"
 fi
 
+# The shipped default video model (samples/models/vivit-synth.safetensors, once
+# trained): no --model, the SSv2-layout sample clips, labels from their files.
+if [ -f samples/models/vivit-synth.safetensors ]; then
+  expect 0 "default model on sample clips" -- env -u VIDI_MODEL_DIR "$vidi" classify --json --top-k 1 \
+    samples/clips/ssv2-vp9/*.webm
+  python3 - "$tmp/out" samples/clips/ssv2-vp9 <<'PY' && ok || bad "default model: sample clips misclassified"
+import json, os, sys
+d = sys.argv[2]
+labels = json.load(open(os.path.join(d, "labels.json")))
+truth = {}
+for split in ("train", "validation"):
+    for e in json.load(open(os.path.join(d, split + ".json"))):
+        truth[e["id"]] = int(labels[e["template"].replace("[", "").replace("]", "")])
+rows = [json.loads(l) for l in open(sys.argv[1])]
+right = sum(r["top"][0]["index"] == truth[os.path.basename(r["input"]).split(".")[0]] for r in rows)
+print(f"default model: {right}/{len(rows)} sample clips right", file=sys.stderr)
+assert len(rows) == len(truth) and right >= 0.75 * len(rows), (right, len(rows))
+PY
+fi
+
 # vidi bench on a ViViT: full forward and the streaming step, JSON fields.
 expect 0 "bench vivit" -- "$vidi" bench --model "$fe" --iters 3 --warmup 1 --threads 1 --window-stride 4 --logits --json
 python3 - "$tmp/out" <<'PY' && ok || bad "bench vivit JSON"
