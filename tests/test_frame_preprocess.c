@@ -6,10 +6,11 @@
  *    was upsampled first, so they differ along colour edges; the bound is
  *    on 8-bit levels: mean <= 1.5 and at most 5% of values off by more
  *    than 8 (the max, ~40 on these synthetic sharp-edged clips, is printed).
- *    MJPEG is left out of the fast-path check: the decoder's scaled path
- *    loses full range after the first frame (decode/convert.c re-creates
- *    the swscale context at the same address, so the key check skips
- *    sws_setColorspaceDetails); reported to the decode owner;
+ *    MJPEG is left out of the fast-path check: with shorter_side set, the
+ *    FFmpeg decoder returns MJPEG frames after the first one ~10 levels off
+ *    a fresh decode of the same frame (the full-size path is identical, and
+ *    decode/convert.c alone is stable over repeated calls), so the sampler
+ *    side is wrong there; reported to the decode owner;
  *  - a strided input gives the same output as a packed one;
  *  - bad sizes / strides / crops are VIDI_ERR_ARG with nothing written. */
 #include <libavutil/log.h>
