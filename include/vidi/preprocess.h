@@ -16,7 +16,7 @@
  * differ by the scaler's rounding of chroma (about one 8-bit level on
  * average; tests/test_frame_preprocess.c measures it). A caller holding the
  * YUV frame (the GStreamer elements) scales it with the decoders' conversion
- * first; the resize here is then the identity and the result exact. */
+ * first; the resize here is then the identity and the result exact.
  *
  * Typical use (one handle per stream; it caches the scaler):
  *   vidi_frame_preprocessor *pp;
