@@ -131,7 +131,7 @@ vidi_status vidi_eval_read_kinetics(eval_builder *b, const char *labels) {
     row *rows = NULL;
     int n = 0, cap = 0, lineno = 0, col[4] = {0, 1, 2, 3}, n_cols = 0;
     char *fields[MAX_FIELDS];
-    for (char *line = text, *next; line && *line; line = next) {
+    for (char *line = text, *next; !s && line && *line; line = next) {
         lineno++;
         next = strchr(line, '\n');
         if (next) *next++ = '\0';

@@ -106,7 +106,7 @@ static void test_kinetics(void) {
     write_file("empty.csv", "label,youtube_id,time_start,time_end,split\n");
     CHECK(vidi_eval_dataset_load(VIDI_EVAL_KINETICS, at("empty.csv"), NULL, at("videos"), NULL, 0, &ds) == VIDI_ERR_FORMAT);
     CHECK(strstr(vidi_last_error(), "no usable rows") != NULL);
-    write_file("nocol.csv", "label,id,time_start,time_end\n");
+    write_file("nocol.csv", "label,id,time_start,time_end\nb c,abc,1,2\n"); /* rows after a bad header are not read */
     CHECK(vidi_eval_dataset_load(VIDI_EVAL_KINETICS, at("nocol.csv"), NULL, at("videos"), NULL, 0, &ds) == VIDI_ERR_FORMAT);
     CHECK(strstr(vidi_last_error(), "nocol.csv:1: the header has no 'youtube_id' column") != NULL);
 }
