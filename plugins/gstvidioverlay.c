@@ -180,9 +180,10 @@ gst_vidi_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * fr
   s = self->scale > 0 ? self->scale : MAX (1, H / 160);
   show_scores = self->show_scores;
   GST_OBJECT_UNLOCK (self);
+  /* One box per line, stacked without gaps; text centred in it. */
   for (gint i = 0; i < lines; i++) {
     gchar text[96];
-    gint len, pad = s, line_h = (VIDI_FONT_H + 3) * s, y = pad + i * line_h;
+    gint len, pad = s, line_h = (VIDI_FONT_H + 3) * s, y = i * line_h;
 
     if (show_scores)
       g_snprintf (text, sizeof text, "%.2f %s", self->scores[i], self->labels[i]);
@@ -194,8 +195,8 @@ gst_vidi_overlay_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * fr
       text[--len] = '\0';
     if (len == 0 || y + line_h > H)
       break;
-    darken (frame, 0, y - pad / 2 - (i == 0 ? pad / 2 : 0), 2 * pad + len * (VIDI_FONT_W + 1) * s, line_h);
-    draw_text (frame, text, pad, y + s, s);
+    darken (frame, 0, y, 2 * pad + len * (VIDI_FONT_W + 1) * s, line_h);
+    draw_text (frame, text, pad, y + (line_h - VIDI_FONT_H * s) / 2, s);
   }
   return GST_FLOW_OK;
 }
