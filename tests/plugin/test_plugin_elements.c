@@ -445,6 +445,12 @@ GST_START_TEST (test_bad_input)
   e = pipeline_error ("videotestsrc num-buffers=5 ! vivitclassify model=tests/no/such/model.safetensors ! fakesink");
   fail_unless (e && strstr (e, "tests/no/such/model.safetensors"), "missing model: %s", e);
   g_free (e);
+  /* No model property and no default model where VIDI_MODEL_DIR points. */
+  g_setenv ("VIDI_MODEL_DIR", "tests/no/such/dir", TRUE);
+  e = pipeline_error ("videotestsrc num-buffers=5 ! vivitclassify ! fakesink");
+  g_unsetenv ("VIDI_MODEL_DIR");
+  fail_unless (e && strstr (e, "no default video model") && strstr (e, "tests/no/such/dir"), "no default: %s", e);
+  g_free (e);
   e = pipeline_error ("videotestsrc num-buffers=5 ! vivitclassify model=" VIT_MODEL " ! fakesink");
   fail_unless (e && strstr (e, "Cannot load model") && strstr (e, "ViT"), "ViT given to vivitclassify: %s", e);
   g_free (e);
