@@ -3,3 +3,7 @@
 if(TEST cli_eval_mpi)
   set_tests_properties(cli_eval_mpi PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+# The annotation-reader fuzzer includes pipeline/eval.h (internal to libvidi).
+if(TARGET fuzz_eval_annotations)
+  target_include_directories(fuzz_eval_annotations PRIVATE ${CMAKE_SOURCE_DIR})
+endif()
