@@ -245,6 +245,21 @@ GST_START_TEST (test_window_counts)
     run_result_clear (&r);
     g_free (desc);
   }
+  /* vitclassify: a window is one frame, so 1 + (S - 1) / stride results, no tail. */
+  for (gint fs = 1; fs <= 5; fs += 2)
+    for (gint ws = 1; ws <= 3; ws++) {
+      gint s = (20 + fs - 1) / fs, windows = 1 + (s - 1) / ws;
+      gchar *desc = g_strdup_printf ("vitclassify model=" VIT_MODEL " threads=1 frame-stride=%d window-stride=%d", fs,
+          ws);
+      RunResult r;
+
+      run_frames (desc, GST_VIDEO_FORMAT_RGB, 20, &r);
+      fail_unless_equals_int (r.buffers_out, 20);
+      fail_unless (r.metas == (guint) windows && r.messages == (guint) windows && r.finals == 0,
+          "%s: %u metas, %u messages, want %d", desc, r.metas, r.messages, windows);
+      run_result_clear (&r);
+      g_free (desc);
+    }
 }
 
 GST_END_TEST;
