@@ -144,6 +144,11 @@ static void cuda_destroy(vidi_backend *be) {
  * transposed), B = x (stored k x rows, ld k) and bias along D's rows. The
  * tanh GELU is cuBLASLt's own GELU epilogue; the exact erf GELU is a second
  * kernel on the same stream. */
+static uint32_t alignment(const void *p) {
+    uintptr_t u = (uintptr_t)p, a = u & (~u + 1); /* lowest set bit */
+    return a == 0 || a > 256 ? 256u : (uint32_t)a;
+}
+
 static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, const float *w, const float *bias,
                         int64_t rows, int64_t k, int64_t n, vidi_act act) {
     cuda_impl *im = impl_of(be);
@@ -158,28 +163,35 @@ static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, cons
                                                  : (bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
     uint64_t ws = WORKSPACE_BYTES;
     const float one = 1.0f, zero = 0.0f;
-#define LT(call)                                                    \
-    do {                                                            \
-        if (st == VIDI_OK) st = lt_status((call), "linear: " #call); \
+#define LT(fn, ...)                                                \
+    do {                                                           \
+        if (st == VIDI_OK) st = lt_status(fn(__VA_ARGS__), "linear: " #fn); \
     } while (0)
-    LT(cublasLtMatmulDescCreate(&desc, computes[im->gemm_mode], CUDA_R_32F));
-    LT(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans_a, sizeof trans_a));
-    LT(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &trans_b, sizeof trans_b));
-    LT(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue));
-    if (bias) LT(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-    LT(cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, (uint64_t)k, (uint64_t)n, k));
-    LT(cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, (uint64_t)k, (uint64_t)rows, k));
-    LT(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, (uint64_t)n, (uint64_t)rows, ldd));
-    LT(cublasLtMatmulPreferenceCreate(&pref));
-    LT(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    LT(cublasLtMatmulDescCreate, &desc, computes[im->gemm_mode], CUDA_R_32F);
+    LT(cublasLtMatmulDescSetAttribute, desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans_a, sizeof trans_a);
+    LT(cublasLtMatmulDescSetAttribute, desc, CUBLASLT_MATMUL_DESC_TRANSB, &trans_b, sizeof trans_b);
+    LT(cublasLtMatmulDescSetAttribute, desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue);
+    if (bias) LT(cublasLtMatmulDescSetAttribute, desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
+    LT(cublasLtMatrixLayoutCreate, &la, CUDA_R_32F, (uint64_t)k, (uint64_t)n, k);
+    LT(cublasLtMatrixLayoutCreate, &lb, CUDA_R_32F, (uint64_t)k, (uint64_t)rows, k);
+    LT(cublasLtMatrixLayoutCreate, &ld, CUDA_R_32F, (uint64_t)n, (uint64_t)rows, ldd);
+    LT(cublasLtMatmulPreferenceCreate, &pref);
+    LT(cublasLtMatmulPreferenceSetAttribute, pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    /* Activations at row offsets (x + d, strided patch rows) are not 256-byte
+     * aligned; an algorithm chosen for the default 256 would refuse them. */
+    uint32_t align[4] = {alignment(w), alignment(x), alignment(d), alignment(d)};
+    for (int i = 0; i < 4; i++)
+        LT(cublasLtMatmulPreferenceSetAttribute, pref,
+           (cublasLtMatmulPreferenceAttributes_t)(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES + i), &align[i],
+           sizeof align[i]);
     cublasLtMatmulHeuristicResult_t heur;
     int found = 0;
-    LT(cublasLtMatmulAlgoGetHeuristic(im->lt, desc, la, lb, ld, ld, pref, 1, &heur, &found));
+    LT(cublasLtMatmulAlgoGetHeuristic, im->lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
     if (st == VIDI_OK && found < 1)
         st = vidi_set_error(VIDI_ERR_UNSUPPORTED, "linear: cuBLASLt has no algorithm for %lldx%lldx%lld",
                             (long long)rows, (long long)k, (long long)n);
-    LT(cublasLtMatmul(im->lt, desc, &one, w, la, x, lb, &zero, d, ld, d, ld, &heur.algo, im->workspace,
-                      WORKSPACE_BYTES, im->stream));
+    LT(cublasLtMatmul, im->lt, desc, &one, w, la, x, lb, &zero, d, ld, d, ld, &heur.algo, im->workspace,
+       WORKSPACE_BYTES, im->stream);
 #undef LT
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
     if (ld) cublasLtMatrixLayoutDestroy(ld);

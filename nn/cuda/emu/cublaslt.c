@@ -23,6 +23,7 @@ struct vidi_emu_lt_layout {
 };
 struct vidi_emu_lt_pref {
     size_t max_workspace;
+    uint32_t align[4]; /* A, B, C, D */
 };
 
 cublasStatus_t vidi_emu_lt_create(cublasLtHandle_t *handle) {
@@ -105,7 +106,9 @@ cublasStatus_t vidi_emu_lt_layout_destroy(cublasLtMatrixLayout_t layout) {
 cublasStatus_t vidi_emu_lt_pref_create(cublasLtMatmulPreference_t *pref) {
     if (!pref) return CUBLAS_STATUS_INVALID_VALUE;
     *pref = calloc(1, sizeof **pref);
-    return *pref ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_ALLOC_FAILED;
+    if (!*pref) return CUBLAS_STATUS_ALLOC_FAILED;
+    for (int i = 0; i < 4; i++) (*pref)->align[i] = 256;
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t vidi_emu_lt_pref_destroy(cublasLtMatmulPreference_t pref) {
@@ -115,12 +118,22 @@ cublasStatus_t vidi_emu_lt_pref_destroy(cublasLtMatmulPreference_t pref) {
 
 cublasStatus_t vidi_emu_lt_pref_set(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
                                     const void *buf, size_t size) {
-    if (!pref || !buf || attr != CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES || size != sizeof(uint64_t))
-        return CUBLAS_STATUS_INVALID_VALUE;
-    uint64_t v;
-    memcpy(&v, buf, sizeof v);
-    pref->max_workspace = (size_t)v;
-    return CUBLAS_STATUS_SUCCESS;
+    if (!pref || !buf) return CUBLAS_STATUS_INVALID_VALUE;
+    if (attr == CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES) {
+        uint64_t v;
+        if (size != sizeof v) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&v, buf, sizeof v);
+        pref->max_workspace = (size_t)v;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    if (attr >= CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES && attr <= CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES) {
+        uint32_t v;
+        if (size != sizeof v) return CUBLAS_STATUS_INVALID_VALUE;
+        memcpy(&v, buf, sizeof v);
+        pref->align[attr - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES] = v;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    return CUBLAS_STATUS_INVALID_VALUE;
 }
 
 /* m, n, k from the layouts after the transposes; 0 when inconsistent. */
@@ -146,6 +159,8 @@ cublasStatus_t vidi_emu_lt_heuristic_get(cublasLtHandle_t handle, cublasLtMatmul
     if (!handle || !pref || requested < 1 || !results || !returned) return CUBLAS_STATUS_INVALID_VALUE;
     if (!shapes(desc, a, b, c, d, &m, &n, &k)) return CUBLAS_STATUS_INVALID_VALUE;
     memset(results, 0, sizeof *results);
+    /* The algorithm remembers the alignments it was chosen for. */
+    for (int i = 0; i < 4; i++) results[0].algo.data[i] = pref->align[i];
     results[0].state = CUBLAS_STATUS_SUCCESS;
     results[0].wavesCount = 1.0f;
     *returned = 1;
@@ -175,7 +190,6 @@ cublasStatus_t vidi_emu_lt_matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
                                   cublasLtMatrixLayout_t cl, void *d_p, cublasLtMatrixLayout_t dl,
                                   const cublasLtMatmulAlgo_t *algo, void *workspace, size_t workspace_size,
                                   struct vidi_emu_stream *stream) {
-    (void)algo;
     (void)workspace;
     (void)workspace_size;
     (void)stream;
@@ -183,6 +197,11 @@ cublasStatus_t vidi_emu_lt_matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
     if (!handle || !alpha_p || !beta_p || !shapes(desc, al, bl, cl, dl, &m, &n, &k))
         return CUBLAS_STATUS_INVALID_VALUE;
     if (vidi_emu_sticky()) return CUBLAS_STATUS_EXECUTION_FAILED;
+    if (algo) {
+        const void *ptrs[4] = {a_p, b_p, c_p, d_p};
+        for (int i = 0; i < 4; i++)
+            if (algo->data[i] && (uintptr_t)ptrs[i] % algo->data[i]) return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
     float alpha = *(const float *)alpha_p, beta = *(const float *)beta_p;
     const float *a = a_p, *b = b_p, *c = c_p;

@@ -3,7 +3,8 @@
  * column-major matrices described by (rows, cols, ld) before the transpose,
  * D = alpha * op(A) op(B) + beta * C, then the epilogue (+ bias[row] broadcast
  * over columns, then GELU — cuBLASLt's GELU is the tanh approximation).
- * Compute types: 32F (float), 32F_FAST_TF32 and 32F_FAST_16BF (inputs
+ * Pointers must be aligned to the preference's MIN_ALIGNMENT_*_BYTES
+ * (default 256), as algorithms chosen under it assume. Compute types: 32F (float), 32F_FAST_TF32 and 32F_FAST_16BF (inputs
  * rounded to TF32 / BF16, products accumulated in float). Inconsistent
  * descriptors return CUBLAS_STATUS_INVALID_VALUE, as the library does. */
 #ifndef VIDI_NN_CUBLASLT_EMU_H
@@ -72,9 +73,19 @@ typedef enum {
 #define CUBLASLT_EPILOGUE_GELU vidi_emu_CUBLASLT_EPILOGUE_GELU
 #define CUBLASLT_EPILOGUE_GELU_BIAS vidi_emu_CUBLASLT_EPILOGUE_GELU_BIAS
 
-typedef enum { vidi_emu_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1 } vidi_emu_pref_attr;
+typedef enum {
+    vidi_emu_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1,
+    vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES = 5,
+    vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES = 6,
+    vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES = 7,
+    vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES = 8,
+} vidi_emu_pref_attr;
 #define cublasLtMatmulPreferenceAttributes_t vidi_emu_pref_attr
 #define CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES vidi_emu_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES
+#define CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES
+#define CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES
+#define CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES
+#define CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES vidi_emu_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES
 
 typedef struct vidi_emu_lt_handle *vidi_emu_lt_handle_t;
 typedef struct vidi_emu_lt_desc *vidi_emu_lt_desc_t;
