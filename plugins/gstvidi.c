@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 
 #include "gstvidimeta.h"
+#include "gstvidigen.h"
 #include "gstvidijsonsink.h"
 #include "gstvidioverlay.h"
 #include "gstvitclassify.h"
@@ -21,6 +22,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (vitclassify, plugin);
   ret |= GST_ELEMENT_REGISTER (vidioverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (vidijsonsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (vidigen, plugin);
   return ret;
 }
 
