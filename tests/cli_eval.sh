@@ -122,6 +122,23 @@ expect 1 "resume with other views" -- "$vidi" eval "${k[@]}" --model "$m" --view
 err_has "different settings"
 expect 0 "resume after kill -9" -- "$vidi" eval "${k[@]}" --model "$m" --views 2x3 -t 1 -o "$tmp/r2" --resume
 same_summary "$tmp/k1" "$tmp/r2"
+# Shard files of a killed 2-rank MPI run (one torn), resumed by one process:
+# their records count, they are merged into results.jsonl and removed.
+mkdir -p "$tmp/r4"
+cp "$tmp/k1/run.json" "$tmp/r4/"
+python3 - "$tmp/k1/results.jsonl" "$tmp/r4" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+for rank in (0, 1):
+    mine = [l for l in lines if json.loads(l)["index"] % 2 == rank][:4]
+    with open("%s/results.rank-%d-of-2.jsonl" % (sys.argv[2], rank), "w") as f:
+        f.write("\n".join(mine[:3]) + "\n" + mine[3][:30])
+PY
+expect 0 "resume 2-rank shards in one process" -- "$vidi" eval "${k[@]}" --model "$m" --views 2x3 -t 1 -o "$tmp/r4" --resume
+err_has "6 with results already, 13 to do"
+same_summary "$tmp/k1" "$tmp/r4"
+ls "$tmp/r4" | grep -q "results.rank-" && bad "shard files left: $(ls "$tmp/r4")" || ok
+python3 -c "import json,sys; i=[json.loads(l)['index'] for l in open(sys.argv[1])]; sys.exit(i != list(range(19)))" "$tmp/r4/results.jsonl" && ok || bad "merged results.jsonl not sorted"
 # --overwrite starts over in a used directory; with --resume it is a usage error.
 expect 0 "overwrite" -- "$vidi" eval "${k[@]}" --model "$m" --views 1x1 -t 1 -q --overwrite -o "$tmp/r2"
 grep -q '"views":"1x1"' "$tmp/r2/run.json" && [ "$(wc -l <"$tmp/r2/results.jsonl")" -eq 19 ] && ok || bad "--overwrite did not start over"
