@@ -18,8 +18,15 @@
         if (s_ != VIDI_OK) return s_;             \
     } while (0)
 
-static void report(vidi_denoiser_hook hook, void *user, const char *name, const float *data, int64_t rows, int64_t cols) {
-    if (hook) hook(user, name, data, rows, cols);
+/* Hooks see host memory: on a device backend the activation is downloaded. */
+static vidi_status report(vidi_denoiser *m, vidi_denoiser_hook hook, void *user, const char *name, const float *data,
+                          int64_t rows, int64_t cols) {
+    if (!hook) return VIDI_OK;
+    const float *host =
+        vidi_device_store_host_view(m->be, data, (size_t)(rows * cols), &m->hook_scratch, &m->hook_scratch_n);
+    if (!host) return VIDI_ERR_NOMEM;
+    hook(user, name, host, rows, cols);
+    return VIDI_OK;
 }
 
 static vidi_status attention(vidi_denoiser *m, int temporal) {
@@ -128,7 +135,7 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
                             .hidden = c->hidden, .out_row_stride = d};
     TRY(be->patch_embed(be, m->x, m->video, m->patch_w, m->patch_b, &pl));
     TRY(be->add(be, m->x, m->x, m->pos, n * d));
-    report(hook, user, "embed", m->x, n, d);
+    TRY(report(m, hook, user, "embed", m->x, n, d));
 
     sinusoid(t, c->freq_dim, m->stage);
     TRY(be->upload(be, m->tsin, m->stage, sizeof(float) * (size_t)c->freq_dim));
@@ -136,8 +143,8 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
     TRY(be->linear(be, m->temb, m->thid, m->t_fc2_w, m->t_fc2_b, 1, d, d, VIDI_ACT_NONE));
     TRY(be->add(be, m->cond, m->temb, m->y_embed + (int64_t)label * d, d));
     TRY(be->gelu(be, m->gcond, m->cond, d, VIDI_ACT_GELU_TANH));
-    report(hook, user, "t_emb", m->temb, 1, d);
-    report(hook, user, "cond", m->gcond, 1, d);
+    TRY(report(m, hook, user, "t_emb", m->temb, 1, d));
+    TRY(report(m, hook, user, "cond", m->gcond, 1, d));
 
     /* First half: block i writes skips[i] (kept for the U-ViT skip); second
      * half: x = skip(x) + skip_s(skips[depth-1-i]), then the block in place. */
@@ -158,7 +165,7 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
         if (hook) {
             char name[32];
             snprintf(name, sizeof name, "block.%d", i);
-            hook(user, name, x, n, d);
+            TRY(report(m, hook, user, name, x, n, d));
         }
     }
     TRY(be->linear(be, m->ada, m->gcond, m->final_ada_w, m->final_ada_b, 1, d, 2 * d, VIDI_ACT_NONE));
@@ -167,7 +174,7 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
     TRY(be->linear(be, m->out, m->h, m->final_w, m->final_b, n, d, P, VIDI_ACT_NONE));
     TRY(be->synchronize(be));
     TRY(be->download(be, m->stage, m->out, sizeof(float) * (size_t)(n * P)));
-    report(hook, user, "final", m->stage, n, P);
+    if (hook) hook(user, "final", m->stage, n, P); /* already on the host */
     unpatchify(m, m->stage, eps, c->learn_sigma ? v : NULL);
     if (v && !c->learn_sigma) memset(v, 0, sizeof(float) * (size_t)c->frames * c->channels * c->image_size * c->image_size);
     return VIDI_OK;

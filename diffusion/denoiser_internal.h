@@ -34,7 +34,11 @@ struct vidi_denoiser {
     vidi_arena arena;
     float *video, *x, *h, *tmp, *qkv, *attn, *mlp, *out, **skips;
     float *tsin, *thid, *temb, *cond, *gcond, *ada, *tq;
-    float *stage; /* host staging for the input video and the output tokens */
+    float *stage; /* host staging for the input video and the output tokens (host memory, own) */
+    /* Device copies of the weights and the device arena (device backends). */
+    vidi_device_store store;
+    float *hook_scratch; /* host copies of activations for hooks (device backends) */
+    size_t hook_scratch_n;
 };
 
 vidi_status denoiser_read_config(vidi_denoiser *m);

@@ -157,19 +157,65 @@ vidi_status denoiser_bind_weights(vidi_denoiser *m) {
     return VIDI_OK;
 }
 
+/* On a device backend every weight is uploaded once, here (a no-op on host backends). */
+static vidi_status upload_weights(vidi_denoiser *m) {
+    const vidi_denoiser_config *c = &m->cfg;
+    size_t d = (size_t)c->hidden, f = (size_t)c->mlp_dim, p = (size_t)c->patch;
+    size_t P = p * p * (size_t)m->out_channels;
+    vidi_device_store *s = &m->store;
+    vidi_status e;
+#define PUT(field, count) \
+    if ((e = vidi_device_store_put(s, &(field), (count))) != VIDI_OK) return e
+    PUT(m->patch_w, d * (size_t)m->in_channels * p * p);
+    PUT(m->patch_b, d);
+    PUT(m->pos, (size_t)m->tokens * d);
+    PUT(m->t_fc1_w, d * (size_t)c->freq_dim);
+    PUT(m->t_fc1_b, d);
+    PUT(m->t_fc2_w, d * d);
+    PUT(m->t_fc2_b, d);
+    PUT(m->y_embed, (size_t)(c->num_classes + 1) * d);
+    PUT(m->final_ada_w, 2 * d * d);
+    PUT(m->final_ada_b, 2 * d);
+    PUT(m->final_w, P * d);
+    PUT(m->final_b, P);
+    for (int i = 0; i < c->depth; i++) {
+        denoiser_block *l = &m->block[i];
+        PUT(l->qkv_w, 3 * d * d);
+        PUT(l->qkv_b, 3 * d);
+        PUT(l->qkv_t_w, 3 * d * d);
+        PUT(l->proj_w, d * d);
+        PUT(l->proj_b, d);
+        PUT(l->fc1_w, f * d);
+        PUT(l->fc1_b, f);
+        PUT(l->fc2_w, d * f);
+        PUT(l->fc2_b, d);
+        PUT(l->ada_w, 6 * d * d);
+        PUT(l->ada_b, 6 * d);
+        PUT(l->skip_w, d * d);
+        PUT(l->skip_b, d);
+        PUT(l->skip_s_w, d * d);
+    }
+#undef PUT
+    return VIDI_OK;
+}
+
 static vidi_status alloc_activations(vidi_denoiser *m) {
     const vidi_denoiser_config *c = &m->cfg;
     size_t n = (size_t)m->tokens, d = (size_t)c->hidden, half = (size_t)c->depth / 2;
     size_t P = (size_t)c->patch * c->patch * m->out_channels;
     size_t video = (size_t)c->frames * m->in_channels * c->image_size * c->image_size;
     size_t counts[] = {video, n * d, n * d, n * d, n * 3 * d, n * d, n * (size_t)c->mlp_dim, n * P,
-                       (size_t)c->freq_dim, d, d, d, d, 6 * d, 3 * d, n * P > video ? n * P : video};
+                       (size_t)c->freq_dim, d, d, d, d, 6 * d, 3 * d};
     float **slots[] = {&m->video, &m->x, &m->h, &m->tmp, &m->qkv, &m->attn, &m->mlp, &m->out,
-                       &m->tsin, &m->thid, &m->temb, &m->cond, &m->gcond, &m->ada, &m->tq, &m->stage};
+                       &m->tsin, &m->thid, &m->temb, &m->cond, &m->gcond, &m->ada, &m->tq};
+    /* The staging buffer is host memory whatever the backend (the arena may be on a device). */
+    size_t stage = n * P > video ? n * P : video;
+    if (stage < (size_t)c->freq_dim) stage = (size_t)c->freq_dim;
+    if (!(m->stage = malloc(stage * sizeof(float)))) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     size_t count = sizeof counts / sizeof counts[0], total = 0;
     for (size_t i = 0; i < count; i++) total += counts[i] * sizeof(float) + 64;
     total += half * (n * d * sizeof(float) + 64);
-    vidi_status s = vidi_arena_init(&m->arena, total);
+    vidi_status s = vidi_device_store_arena(&m->store, &m->arena, total);
     if (s) return s;
     for (size_t i = 0; i < count; i++)
         if (!(*slots[i] = vidi_arena_floats(&m->arena, counts[i]))) return VIDI_ERR_NOMEM;
@@ -192,6 +238,7 @@ vidi_status vidi_denoiser_load(const char *path, vidi_backend *backend, vidi_den
     vidi_denoiser *m = calloc(1, sizeof *m);
     if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     m->be = backend;
+    m->store.be = backend;
     vidi_status s = vidi_safetensors_open(path, &m->weights);
     if (s == VIDI_OK) s = denoiser_read_config(m);
     if (s == VIDI_OK) {
@@ -202,6 +249,7 @@ vidi_status vidi_denoiser_load(const char *path, vidi_backend *backend, vidi_den
         m->out_channels = c->learn_sigma ? 2 * c->channels : c->channels;
         s = denoiser_bind_weights(m);
     }
+    if (s == VIDI_OK) s = upload_weights(m);
     if (s == VIDI_OK) s = alloc_activations(m);
     if (s != VIDI_OK) {
         vidi_denoiser_free(m);
@@ -218,7 +266,11 @@ void vidi_denoiser_free(vidi_denoiser *m) {
     free(m->labels);
     free(m->block);
     free(m->skips);
-    vidi_arena_free(&m->arena);
+    if (m->be && m->be->device_memory) memset(&m->arena, 0, sizeof m->arena); /* the store owns it */
+    else vidi_arena_free(&m->arena);
+    vidi_device_store_free(&m->store);
+    free(m->stage);
+    free(m->hook_scratch);
     vidi_safetensors_close(m->weights);
     free(m);
 }

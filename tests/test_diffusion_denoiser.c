@@ -185,8 +185,10 @@ static void test_bad_checkpoints(void) {
 int main(void) {
     run_case("den_inpaint", "ref");
     run_case("den_inpaint", "cpu");
+    run_case("den_inpaint", "cuda-emu"); /* the CUDA backend on its emulator */
     run_case("den_plain", "ref");
     run_case("den_plain", "cpu");
+    run_case("den_plain", "cuda-emu");
     test_bad_checkpoints();
     return vidi_test_summary("diffusion_denoiser");
 }
