@@ -80,7 +80,9 @@ static vidi_status load_done(const vidi_eval_options *o, const vidi_eval_comm *c
     char path[4200];
     int dropped = 0;
     set_path(path, sizeof path, o->out, "results.jsonl");
-    vidi_status s = vidi_eval_results_load(done, ds, path, c->world == 1 ? 1 : 0, &dropped);
+    /* With several ranks nobody appends to results.jsonl: a torn tail is skipped
+     * here and dropped when rank 0 rewrites the file. */
+    vidi_status s = vidi_eval_results_load(done, ds, path, c->world == 1 ? 1 : 2, &dropped);
     out->dropped_partial_line |= dropped;
     if (!s && c->world > 1) {
         s = vidi_eval_results_load(done, ds, out->results_path, 1, &dropped);

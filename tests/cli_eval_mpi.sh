@@ -69,5 +69,12 @@ run "resume a killed 2-rank run with 2 ranks" "${mpi[@]}" -np 2 "$vidi" "${e[@]}
 same_summary "$tmp/p" "$tmp/r2"
 ls "$tmp/r2" | grep -q "results.rank-" && bad "shard files left after resume: $(ls "$tmp/r2")" || ok
 
+# A killed single-process run (results.jsonl with a torn last line) resumed by 2 ranks.
+mkdir -p "$tmp/r3"
+cp "$tmp/p/run.json" "$tmp/r3/"
+{ head -n 5 "$tmp/p/results.jsonl"; sed -n 6p "$tmp/p/results.jsonl" | head -c 25; } >"$tmp/r3/results.jsonl"
+run "resume a killed 1-rank run with 2 ranks" "${mpi[@]}" -np 2 "$vidi" "${e[@]}" -o "$tmp/r3" --resume
+same_summary "$tmp/p" "$tmp/r3"
+
 echo "cli_eval_mpi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
