@@ -7,6 +7,7 @@
 
 #include "gstvidimeta.h"
 #include "gstvidigen.h"
+#include "gstvidiinpaint.h"
 #include "gstvidijsonsink.h"
 #include "gstvidioverlay.h"
 #include "gstvitclassify.h"
@@ -23,6 +24,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (vidioverlay, plugin);
   ret |= GST_ELEMENT_REGISTER (vidijsonsink, plugin);
   ret |= GST_ELEMENT_REGISTER (vidigen, plugin);
+  ret |= GST_ELEMENT_REGISTER (vidiinpaint, plugin);
   return ret;
 }
 
