@@ -45,6 +45,7 @@ out_has '"frames": 4'; out_has '"seed": "18446744073709551615"'; out_lines 1
 expect 0 "grey unconditional model" -- "$vidi" generate --model "$P" -q --steps 20 -o "$tmp/grey.gif"
 out_has "3 frames 6x6, unconditional"
 expect 0 "ref backend" -- gen --backend ref --steps 3 -o "$tmp/ref.gif"
+expect 0 "cuda-emu backend" -- gen --backend cuda-emu --steps 3 -o "$tmp/emu.gif"
 
 # In-painting: each mask kind, both methods, reproducible.
 ffmpeg -v error -f lavfi -i "color=black:s=8x8,drawbox=x=2:y=2:w=4:h=4:color=white:t=fill" -frames:v 1 "$tmp/mask.png"

@@ -29,7 +29,7 @@ const char diffusion_cli_sampling_help[] =
     "  -o, --output OUT      OUT.mp4 (h264), .webm (vp9), .avi (mjpeg), .gif, or a\n"
     "                        directory for DIR/frame_NNNNNN.png\n"
     "      --fps R           frame rate of the written video (default 12)\n"
-    "      --backend NAME    ref, cpu (default) or auto\n"
+    "      --backend NAME    ref, cpu (default), cuda, cuda-emu or auto\n"
     "  -t, --threads N       CPU threads (default: all)\n"
     "  -q, --quiet           no progress bar\n"
     "      --json            print a summary object on stdout\n";
