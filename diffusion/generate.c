@@ -27,25 +27,6 @@ static vidi_status call_model(void *user, const float *xt, int t, int label, flo
     return vidi_denoiser_forward(f->m, xt, t, label, f->known, f->mask, eps, v, NULL, NULL);
 }
 
-typedef struct replace_state {
-    const float *known, *mask; /* mask per pixel [T, H, W] */
-    int channels;
-    int64_t hw;
-    uint64_t seed, stream;
-    float *noise;
-} replace_state;
-
-/* x[known] = sqrt(abar) known + sqrt(1 - abar) noise (fresh noise per call). */
-static void replace_known(replace_state *r, float *x, int64_t n, double abar) {
-    double a = sqrt(abar), s = sqrt(fmax(1.0 - abar, 0.0));
-    if (s > 0) vidi_randn(r->seed, r->stream++, r->noise, n);
-    int64_t frame = (int64_t)r->channels * r->hw;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t f = i / frame, px = i % r->hw;
-        if (r->mask[f * r->hw + px] > 0.5f) x[i] = (float)(a * r->known[i] + (s > 0 ? s * r->noise[i] : 0.0));
-    }
-}
-
 static vidi_status check_request(const vidi_denoiser *m, const vidi_sample_params *p, const float *known,
                                  const float *mask, vidi_inpaint_method method, int resample) {
     const vidi_denoiser_config *c = &m->cfg;
@@ -68,77 +49,38 @@ static vidi_status check_request(const vidi_denoiser *m, const vidi_sample_param
     return VIDI_OK;
 }
 
-/* RePaint on the respaced ancestral process. */
-static vidi_status repaint(vidi_denoiser *m, const vidi_sample_params *p, model_fn *fn, replace_state *r, int resample,
-                           float *x, int64_t n) {
-    vidi_diffusion *base = NULL, *d = NULL;
-    vidi_sample_params q = *p;
-    q.sampler = VIDI_SAMPLER_DDPM;
-    vidi_status st = vidi_denoiser_process(m, &base);
-    if (st == VIDI_OK) st = vidi_sampler_process(base, &q, &d);
-    float *blk = st == VIDI_OK ? malloc(sizeof(float) * (size_t)n * 4) : NULL;
-    if (st == VIDI_OK && !blk) st = vidi_set_error(VIDI_ERR_NOMEM, "repaint: out of memory");
-    if (st != VIDI_OK) goto out;
-    float *eps = blk, *v = blk + n, *eps_u = blk + 2 * n, *noise = blk + 3 * n;
-    int T = d->num_timesteps;
-    uint64_t stream = 1u << 20; /* streams apart from replace_known's */
-    vidi_randn(p->seed, 0, x, n);
-    replace_known(r, x, n, d->alphas_cumprod[T - 1]);
-    for (int i = T - 1; i >= 0 && st == VIDI_OK; i--) {
-        for (int k = 0; k < resample && st == VIDI_OK; k++) {
-            int want_v = m->cfg.learn_sigma;
-            if ((st = call_model(fn, x, d->timestep_map[i], p->label, eps, want_v ? v : NULL, n))) break;
-            if (p->label >= 0 && p->guidance != 1.0f) {
-                if ((st = call_model(fn, x, d->timestep_map[i], -1, eps_u, NULL, n))) break;
-                for (int64_t j = 0; j < n; j++) eps[j] = (float)(eps_u[j] + p->guidance * ((double)eps[j] - eps_u[j]));
-            }
-            if (i > 0) vidi_randn(p->seed, stream++, noise, n);
-            if ((st = vidi_diffusion_ddpm_step(d, i, x, eps, want_v ? v : NULL, p->clip, noise, x, n))) break;
-            replace_known(r, x, n, i > 0 ? d->alphas_cumprod[i - 1] : 1.0);
-            /* Back to level i: q(x_i | x_{i-1}) = N(sqrt(1 - beta_i) x, beta_i). */
-            if (k + 1 < resample && i > 0) {
-                double a = sqrt(1.0 - d->betas[i]), s = sqrt(d->betas[i]);
-                vidi_randn(p->seed, stream++, noise, n);
-                for (int64_t j = 0; j < n; j++) x[j] = (float)(a * x[j] + s * noise[j]);
-            }
-        }
-        if (st == VIDI_OK && p->progress) p->progress(p->progress_user, T - i, T);
-    }
-out:
-    free(blk);
-    vidi_diffusion_free(d);
-    vidi_diffusion_free(base);
-    return st;
-}
-
 vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *p, const float *known,
                                     const float *mask, vidi_inpaint_method method, int resample, float *out) {
     if (!m || !p || !out) return vidi_set_error(VIDI_ERR_ARG, "vidi_diffusion_generate: model, params and out are required");
     vidi_status st = check_request(m, p, known, mask, method, resample);
     if (st != VIDI_OK) return st;
     const vidi_denoiser_config *c = &m->cfg;
-    int64_t hw = (int64_t)c->image_size * c->image_size, n = (int64_t)c->frames * c->channels * hw;
+    int64_t hw = (int64_t)c->image_size * c->image_size, frame = (int64_t)c->channels * hw;
+    int64_t n = (int64_t)c->frames * frame;
     vidi_sample_params q = *p;
     q.learned_sigma = c->learn_sigma;
     model_fn fn = {.m = m};
-    replace_state r = {.known = known, .mask = mask, .channels = c->channels, .hw = hw, .seed = p->seed,
-                       .stream = 1u << 30};
+    vidi_diffusion *base = NULL;
+    float *emask = NULL;
+    if ((st = vidi_denoiser_process(m, &base)) != VIDI_OK) return st;
+    if (mask) { /* the mask per element: every channel of a pixel */
+        if (!(emask = malloc(sizeof(float) * (size_t)n))) {
+            vidi_diffusion_free(base);
+            return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
+        }
+        for (int64_t i = 0; i < n; i++) emask[i] = mask[(i / frame) * hw + i % hw];
+    }
     if (mask && method == VIDI_INPAINT_REPAINT) {
-        if (!(r.noise = malloc(sizeof(float) * (size_t)n))) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
-        st = repaint(m, p, &fn, &r, resample, out, n);
+        st = vidi_diffusion_repaint(base, &q, call_model, &fn, known, emask, resample, out, n);
     } else {
         fn.known = known, fn.mask = mask;
-        vidi_diffusion *base = NULL;
-        st = vidi_denoiser_process(m, &base);
-        if (st == VIDI_OK) st = vidi_diffusion_sample(base, &q, call_model, &fn, out, n);
-        vidi_diffusion_free(base);
+        st = vidi_diffusion_sample(base, &q, call_model, &fn, out, n);
     }
     /* The known pixels are given: the result carries them exactly. */
-    if (st == VIDI_OK && mask) {
-        r.stream = 0;
-        if (!r.noise && !(r.noise = malloc(sizeof(float) * (size_t)n))) st = vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
-        else replace_known(&r, out, n, 1.0);
-    }
-    free(r.noise);
+    if (st == VIDI_OK && mask)
+        for (int64_t i = 0; i < n; i++)
+            if (emask[i] > 0.5f) out[i] = known[i];
+    free(emask);
+    vidi_diffusion_free(base);
     return st;
 }

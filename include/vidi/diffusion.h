@@ -255,6 +255,14 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
  * of range, an unreadable image, or a mask that leaves nothing to fill. */
 vidi_status vidi_inpaint_mask_parse(const char *spec, int frames, int height, int width, float *mask);
 
+/* RePaint with any denoiser (the loop behind VIDI_INPAINT_REPAINT): known
+ * and mask (1 = known) per element, n each; x receives the sample. Runs
+ * ancestral DDPM on the sampler's respaced process whatever p->sampler says;
+ * p->learned_sigma says whether fn gives v. */
+vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
+                                   void *user, const float *known, const float *mask, int resample, float *x,
+                                   int64_t n);
+
 /* Deterministic standard normal noise: n floats from the stream (seed,
  * stream). The same (seed, stream) always gives the same values. */
 void vidi_randn(uint64_t seed, uint64_t stream, float *out, int64_t n);
