@@ -217,14 +217,19 @@ cublasStatus_t vidi_emu_lt_matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
         (has_bias && !vidi_emu_is_device_range(desc->bias, m * sizeof(float))))
         return CUBLAS_STATUS_INVALID_VALUE;
     int gelu = desc->epilogue == CUBLASLT_EPILOGUE_GELU || desc->epilogue == CUBLASLT_EPILOGUE_GELU_BIAS;
+    /* op(A)[i, p] = a[i * a_i + p * a_k], op(B)[p, j] = b[p * b_k + j * b_j]. */
+    uint64_t a_i = desc->trans_a == CUBLAS_OP_N ? 1 : (uint64_t)al->ld, a_k = desc->trans_a == CUBLAS_OP_N ? (uint64_t)al->ld : 1;
+    uint64_t b_k = desc->trans_b == CUBLAS_OP_N ? 1 : (uint64_t)bl->ld, b_j = desc->trans_b == CUBLAS_OP_N ? (uint64_t)bl->ld : 1;
+    int exact = desc->compute == CUBLAS_COMPUTE_32F;
     for (uint64_t j = 0; j < n; j++)
         for (uint64_t i = 0; i < m; i++) {
+            const float *ar = a + i * a_i, *bc = b + j * b_j;
             float acc = 0.0f;
-            for (uint64_t p = 0; p < k; p++) {
-                float av = desc->trans_a == CUBLAS_OP_N ? a[i + p * (uint64_t)al->ld] : a[p + i * (uint64_t)al->ld];
-                float bv = desc->trans_b == CUBLAS_OP_N ? b[p + j * (uint64_t)bl->ld] : b[j + p * (uint64_t)bl->ld];
-                acc += input(desc->compute, av) * input(desc->compute, bv);
-            }
+            if (exact)
+                for (uint64_t p = 0; p < k; p++) acc += ar[p * a_k] * bc[p * b_k];
+            else
+                for (uint64_t p = 0; p < k; p++)
+                    acc += input(desc->compute, ar[p * a_k]) * input(desc->compute, bc[p * b_k]);
             float v = alpha * acc;
             if (beta != 0.0f) v += beta * c[i + j * (uint64_t)cl->ld];
             if (has_bias) v += desc->bias[i];
