@@ -121,6 +121,13 @@ void vidi_emu_set_device_count(int count);
 /* The first kernel fault's description ("" when none), e.g. a barrier
  * reached by only part of a block. */
 const char *vidi_emu_fault(void);
+/* What the program asked of the emulated device so far (tests use the
+ * differences across a call: e.g. a model forward allocates nothing, copies
+ * host to device once and waits once). */
+typedef struct vidi_emu_stats {
+    long long mallocs, frees, copies_to_device, copies_to_host, copies_on_device, syncs, launches;
+} vidi_emu_stats;
+void vidi_emu_get_stats(vidi_emu_stats *out);
 /* Forgets a sticky fault (tests; a real process would need a new context). */
 void vidi_emu_reset_faults(void);
 

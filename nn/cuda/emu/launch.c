@@ -363,6 +363,7 @@ void vidi_emu_launch(vidi_emu_kernel_fn fn, const char *name, const void *args, 
         vidi_emu_set_last_error(cudaErrorMemoryAllocation);
         return;
     }
+    __atomic_fetch_add(&vidi_emu_counters.launches, 1, __ATOMIC_RELAXED);
     run.n = (unsigned)threads;
     run.fn = fn;
     run.args = args;

@@ -29,6 +29,13 @@ static int device_count = 1;
 static _Thread_local cudaError_t last_error = cudaSuccess;
 static cudaError_t sticky_error = cudaSuccess;
 static char fault[256];
+vidi_emu_stats vidi_emu_counters;
+
+void vidi_emu_get_stats(vidi_emu_stats *out) {
+    pthread_mutex_lock(&lock);
+    *out = vidi_emu_counters;
+    pthread_mutex_unlock(&lock);
+}
 
 struct vidi_emu_stream {
     int magic;
@@ -140,6 +147,7 @@ cudaError_t vidi_emu_malloc(void **ptr, size_t bytes) {
         allocs[i] = (allocation){(uintptr_t)p, bytes};
         n_allocs++;
         bytes_in_use += rounded;
+        vidi_emu_counters.mallocs++;
         *ptr = p;
     }
     pthread_mutex_unlock(&lock);
@@ -157,6 +165,7 @@ cudaError_t vidi_emu_free(void *ptr) {
     bytes_in_use -= (allocs[i].size + 255) & ~(size_t)255;
     memmove(&allocs[i], &allocs[i + 1], (n_allocs - (size_t)i - 1) * sizeof *allocs);
     n_allocs--;
+    vidi_emu_counters.frees++;
     if (n_allocs == 0) {
         free(allocs);
         allocs = NULL;
@@ -188,6 +197,11 @@ cudaError_t vidi_emu_memcpy_async(void *dst, const void *src, size_t bytes, cuda
     if (dst_dev != vidi_emu_is_device_range(dst, bytes) || src_dev != vidi_emu_is_device_range(src, bytes))
         return fail(cudaErrorInvalidValue);
     memmove(dst, src, bytes);
+    pthread_mutex_lock(&lock);
+    if (dst_dev && src_dev) vidi_emu_counters.copies_on_device++;
+    else if (dst_dev) vidi_emu_counters.copies_to_device++;
+    else if (src_dev) vidi_emu_counters.copies_to_host++;
+    pthread_mutex_unlock(&lock);
     return cudaSuccess;
 }
 
@@ -220,12 +234,22 @@ cudaError_t vidi_emu_stream_destroy(cudaStream_t stream) {
     return cudaSuccess;
 }
 
+static void count_sync(void) {
+    pthread_mutex_lock(&lock);
+    vidi_emu_counters.syncs++;
+    pthread_mutex_unlock(&lock);
+}
+
 cudaError_t vidi_emu_stream_synchronize(cudaStream_t stream) {
     if (!stream_ok(stream)) return fail(cudaErrorInvalidResourceHandle);
+    count_sync();
     return sticky_error;
 }
 
-cudaError_t vidi_emu_device_synchronize(void) { return sticky_error; }
+cudaError_t vidi_emu_device_synchronize(void) {
+    count_sync();
+    return sticky_error;
+}
 
 cudaError_t vidi_emu_event_create(cudaEvent_t *event) {
     if (!event) return fail(cudaErrorInvalidValue);
@@ -250,6 +274,7 @@ cudaError_t vidi_emu_event_record(cudaEvent_t event, cudaStream_t stream) {
 
 cudaError_t vidi_emu_event_synchronize(cudaEvent_t event) {
     if (!event || event->magic != EVENT_MAGIC) return fail(cudaErrorInvalidResourceHandle);
+    count_sync();
     return sticky_error;
 }
 
