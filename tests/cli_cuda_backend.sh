@@ -37,5 +37,13 @@ for input in "$vit|$images" "$vivit|$clip"; do
   if [ -s "$tmp/cpu" ] && cmp -s "$tmp/cpu" "$tmp/emu"; then ok; else bad "cuda-emu ranks differ from cpu for $model"; fi
 done
 
+# --hwaccel cuda: NVDEC when possible, else software decode said once, never a failure.
+expect 0 "probe --hwaccel cuda" -- "$vidi" probe --hwaccel cuda --json "$clip"
+out_has '"hwaccel":'
+if grep -q '"hwaccel":"cuda"' "$tmp/out"; then ok; else err_has "decoding in software"; err_one_line; fi
+expect 0 "frames --hwaccel cuda" -- "$vidi" frames --hwaccel cuda --indices 0,5 -o "$tmp/frames" "$clip"
+if [ -f "$tmp/frames/frame_000005.png" ]; then ok; else bad "frames --hwaccel cuda wrote no frame 5"; fi
+expect 2 "bad --hwaccel" -- "$vidi" probe --hwaccel vulkan "$clip"; err_has "expected none or cuda"; err_one_line
+
 expect 0 "classify --help lists the backends" -- "$vidi" classify --help; out_has "cuda-emu"; out_has "auto"
 summary cli_cuda_backend

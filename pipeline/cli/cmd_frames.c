@@ -27,6 +27,8 @@ static const char help[] =
     "      --size WxH        scale frames to exactly W x H\n"
     "      --shorter N       scale so the shorter side is N (aspect kept)\n"
     "      --decoder NAME    ffmpeg (default) or gst\n"
+    "      --hwaccel NAME    none (default) or cuda: decode on the GPU (NVDEC) when\n"
+    "                        possible, else in software (said once on stderr)\n"
     "  -t, --threads N       decoder threads (default: decoder's choice)\n"
     "      --timeout SEC     network deadline for connecting and each read (default 5)\n"
     "  -h, --help            show this help\n"
@@ -120,12 +122,13 @@ int cmd_frames(int argc, char **argv) {
     vidi_decoder_params params = vidi_decoder_default_params();
     const char *indices_text = NULL, *sample_text = NULL, *outdir = NULL;
     int rc;
-    enum { OPT_INDICES = 256, OPT_SAMPLE, OPT_SIZE, OPT_SHORTER, OPT_DECODER, OPT_TIMEOUT };
+    enum { OPT_INDICES = 256, OPT_SAMPLE, OPT_SIZE, OPT_SHORTER, OPT_DECODER, OPT_TIMEOUT, OPT_HWACCEL };
     static const struct option opts[] = {
         {"indices", required_argument, NULL, OPT_INDICES}, {"sample", required_argument, NULL, OPT_SAMPLE},
         {"output", required_argument, NULL, 'o'},          {"size", required_argument, NULL, OPT_SIZE},
         {"shorter", required_argument, NULL, OPT_SHORTER}, {"decoder", required_argument, NULL, OPT_DECODER},
         {"threads", required_argument, NULL, 't'},         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"hwaccel", required_argument, NULL, OPT_HWACCEL},
         {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
@@ -144,6 +147,7 @@ int cmd_frames(int argc, char **argv) {
         case 't': if (cli_parse_int("frames", "--threads", optarg, 0, 256, &params.threads)) return CLI_EXIT_USAGE; break;
         case OPT_DECODER: if ((rc = cli_decoder_option("frames", optarg, &params))) return rc; break;
         case OPT_TIMEOUT: if ((rc = cli_timeout_option("frames", optarg, &params))) return rc; break;
+        case OPT_HWACCEL: if ((rc = cli_hwaccel_option("frames", optarg, &params))) return rc; break;
         case 'h': fputs(help, stdout); return CLI_EXIT_OK;
         case ':': cli_error("frames", "option '%s' needs a value", argv[optind - 1]); return CLI_EXIT_USAGE;
         default: cli_error("frames", "unknown option '%s' (see 'vidi frames --help')", argv[optind - 1]); return CLI_EXIT_USAGE;
@@ -180,6 +184,7 @@ int cmd_frames(int argc, char **argv) {
         free(indices);
         return CLI_EXIT_FAIL;
     }
+    cli_hwaccel_note("frames", &params, vidi_decoder_info(dec));
     int status = CLI_EXIT_OK;
     vidi_frame *frames = NULL;
     if (sample_text) {
