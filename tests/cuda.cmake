@@ -52,3 +52,9 @@ vidi_cuda_mutant(norm_wrong_shuffle norm
 vidi_cuda_mutant(norm_divergent_exit norm
   "    const float *x = a.in + (int64_t)blockIdx.x * a.dim;"
   "    if (threadIdx.x == 37) return;\n    const float *x = a.in + (int64_t)blockIdx.x * a.dim;" layernorm)
+
+# The emulator's own test (tests/test_cuda_emu.c) defines kernels in the
+# kernel dialect: it is compiled for the emulator.
+if(TARGET test_cuda_emu)
+  target_compile_definitions(test_cuda_emu PRIVATE VIDI_CUDA_EMU=1)
+endif()

@@ -6,10 +6,11 @@
  * same source line), a warp sync only when all 32 lanes of the warp wait at
  * the same one, so each thread observes exactly the shared-memory and shuffle
  * values the CUDA memory model guarantees after that sync, and nothing more:
- * - between syncs threads run in a fixed order (forward on even blocks,
- *   backward on odd ones), so code that relies on an order the hardware
- *   does not give (a missing barrier) reads the other threads' data too early
- *   or too late on one of the two orders;
+ * - between syncs threads run in a fixed order (forward on every other
+ *   block, backward on the rest), so code that relies on an order the
+ *   hardware does not give (a missing barrier) reads the other threads' data
+ *   too early or too late on one of the two orders; blocks run last to
+ *   first, so a kernel depending on block order sees unwritten data;
  * - shared memory is filled with NaN at block start (a GPU leaves it holding
  *   whatever the previous block wrote), so reads before writes show up;
  * - a barrier or shuffle reached by part of a block / warp (divergence),
@@ -375,11 +376,14 @@ void vidi_emu_launch(vidi_emu_kernel_fn fn, const char *name, const void *args, 
     run.shfl[0] = malloc(threads * sizeof(float));
     run.shfl[1] = malloc(threads * sizeof(float));
     if (run.static_smem && run.dyn_smem && run.shfl[0] && run.shfl[1]) {
-        uint64_t b = 0;
-        for (unsigned z = 0; z < grid.z && !run.faulted; z++)
-            for (unsigned y = 0; y < grid.y && !run.faulted; y++)
-                for (unsigned x = 0; x < grid.x && !run.faulted; x++, b++)
-                    run_block(grid, block, (dim3){x, y, z}, (int)(b & 1));
+        /* Blocks from the last to the first: a kernel that (wrongly) reads
+         * what an earlier block of the same launch wrote sees it unwritten. */
+        uint64_t blocks = (uint64_t)grid.x * grid.y * grid.z;
+        for (uint64_t k = 0; k < blocks && !run.faulted; k++) {
+            uint64_t b = blocks - 1 - k;
+            dim3 idx = {(unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y), (unsigned)(b / ((uint64_t)grid.x * grid.y))};
+            run_block(grid, block, idx, (int)(k & 1));
+        }
     } else {
         vidi_emu_set_last_error(cudaErrorMemoryAllocation);
     }
