@@ -47,6 +47,13 @@ out_has "3 frames 6x6, unconditional"
 expect 0 "ref backend" -- gen --backend ref --steps 3 -o "$tmp/ref.gif"
 expect 0 "cuda-emu backend" -- gen --backend cuda-emu --steps 3 -o "$tmp/emu.gif"
 
+# The default model: $VIDI_MODEL_DIR/diffusion-synth.safetensors.
+mkdir -p "$tmp/models" && cp "$M" "$tmp/models/diffusion-synth.safetensors"
+expect 0 "default model from VIDI_MODEL_DIR" -- env VIDI_MODEL_DIR="$tmp/models" "$vidi" generate -q --steps 3 -o "$tmp/def.gif"
+out_has "4 frames 8x8"
+expect 1 "no default model" -- env VIDI_MODEL_DIR="$tmp/none" "$vidi" generate -q -o "$tmp/x.gif"
+err_has "no default diffusion model"; err_has "$tmp/none"; err_one_line
+
 # In-painting: each mask kind, both methods, reproducible.
 ffmpeg -v error -f lavfi -i "color=black:s=8x8,drawbox=x=2:y=2:w=4:h=4:color=white:t=fill" -frames:v 1 "$tmp/mask.png"
 ffmpeg -v error -f lavfi -i "color=black:s=8x8:r=4,drawbox=x=0:y=0:w=3:h=3:color=white:t=fill" -frames:v 4 -pix_fmt yuv420p "$tmp/mask.mp4"

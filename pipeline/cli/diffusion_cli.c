@@ -85,7 +85,7 @@ int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, c
 }
 
 vidi_denoiser *diffusion_cli_load(const char *cmd, diffusion_opts *o, vidi_backend **be) {
-    char path[4096];
+    static char path[4096]; /* o->model may point here for the rest of the command */
     if (!o->model) {
         const char *env = getenv("VIDI_MODEL_DIR");
         snprintf(path, sizeof path, "%s/%s", env && *env ? env : VIDI_DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME);
@@ -93,7 +93,7 @@ vidi_denoiser *diffusion_cli_load(const char *cmd, diffusion_opts *o, vidi_backe
             cli_error(cmd, "no default diffusion model: %s does not exist (pass --model PATH, or set VIDI_MODEL_DIR)", path);
             return NULL;
         }
-        o->model = strdup(path); /* lives for the process */
+        o->model = path;
     }
     if (!(*be = cli_backend(cmd, o->backend, o->threads))) return NULL;
     vidi_denoiser *m = NULL;
