@@ -149,8 +149,10 @@ static uint32_t alignment(const void *p) {
     return a == 0 || a > 256 ? 256u : (uint32_t)a;
 }
 
-static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, const float *w, const float *bias,
-                        int64_t rows, int64_t k, int64_t n, vidi_act act) {
+/* One cuBLASLt matmul d = w-GEMM(x) with the given epilogue. *no_algo is set
+ * (and nothing enqueued) when cuBLASLt has no algorithm for it. */
+static vidi_status lt_matmul(vidi_be *be, float *d, int64_t ldd, const float *x, const float *w, const float *bias,
+                             int64_t rows, int64_t k, int64_t n, int32_t epilogue, int *no_algo) {
     cuda_impl *im = impl_of(be);
     static const cublasComputeType_t computes[3] = {CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32,
                                                     CUBLAS_COMPUTE_32F_FAST_16BF};
@@ -159,12 +161,11 @@ static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, cons
     cublasLtMatmulPreference_t pref = NULL;
     vidi_status st = VIDI_OK;
     int32_t trans_a = CUBLAS_OP_T, trans_b = CUBLAS_OP_N;
-    int32_t epilogue = act == VIDI_ACT_GELU_TANH ? (bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU)
-                                                 : (bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
     uint64_t ws = WORKSPACE_BYTES;
     const float one = 1.0f, zero = 0.0f;
-#define LT(fn, ...)                                                \
-    do {                                                           \
+    *no_algo = 0;
+#define LT(fn, ...)                                                         \
+    do {                                                                    \
         if (st == VIDI_OK) st = lt_status(fn(__VA_ARGS__), "linear: " #fn); \
     } while (0)
     LT(cublasLtMatmulDescCreate, &desc, computes[im->gemm_mode], CUDA_R_32F);
@@ -186,10 +187,16 @@ static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, cons
            sizeof align[i]);
     cublasLtMatmulHeuristicResult_t heur;
     int found = 0;
-    LT(cublasLtMatmulAlgoGetHeuristic, im->lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
-    if (st == VIDI_OK && found < 1)
-        st = vidi_set_error(VIDI_ERR_UNSUPPORTED, "linear: cuBLASLt has no algorithm for %lldx%lldx%lld",
-                            (long long)rows, (long long)k, (long long)n);
+    if (st == VIDI_OK) {
+        cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(im->lt, desc, la, lb, ld, ld, pref, 1, &heur, &found);
+        if (hs == CUBLAS_STATUS_NOT_SUPPORTED || (hs == CUBLAS_STATUS_SUCCESS && found < 1)) {
+            *no_algo = 1;
+            st = vidi_set_error(VIDI_ERR_UNSUPPORTED, "linear: cuBLASLt has no algorithm for %lldx%lldx%lld",
+                                (long long)rows, (long long)k, (long long)n);
+        } else {
+            st = lt_status(hs, "linear: cublasLtMatmulAlgoGetHeuristic");
+        }
+    }
     LT(cublasLtMatmul, im->lt, desc, &one, w, la, x, lb, &zero, d, ld, d, ld, &heur.algo, im->workspace,
        WORKSPACE_BYTES, im->stream);
 #undef LT
@@ -198,9 +205,29 @@ static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, cons
     if (lb) cublasLtMatrixLayoutDestroy(lb);
     if (la) cublasLtMatrixLayoutDestroy(la);
     if (desc) cublasLtMatmulDescDestroy(desc);
-    if (st == VIDI_OK && act == VIDI_ACT_GELU_ERF)
-        st = cuda_status(VIDI_CU(launch_gelu_erf_2d)(im->stream, d, rows, n, ldd), "linear: gelu");
     return st;
+}
+
+/* d[r, o] (row stride ldd) = act(x[r, :] . w[o, :] + bias[o]). The bias and
+ * the tanh GELU are fused into the matmul as cuBLASLt epilogues when it has
+ * an algorithm for them; the exact erf GELU, and the bias too where no fused
+ * algorithm exists, run as one more kernel on the same stream. */
+static vidi_status gemm(vidi_be *be, float *d, int64_t ldd, const float *x, const float *w, const float *bias,
+                        int64_t rows, int64_t k, int64_t n, vidi_act act) {
+    cuda_impl *im = impl_of(be);
+    int32_t epilogue = act == VIDI_ACT_GELU_TANH ? (bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU)
+                                                 : (bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
+    int no_algo = 0;
+    vidi_status st = lt_matmul(be, d, ldd, x, w, bias, rows, k, n, epilogue, &no_algo);
+    if (st == VIDI_OK) {
+        if (act == VIDI_ACT_GELU_ERF)
+            st = cuda_status(VIDI_CU(launch_bias_act_2d)(im->stream, d, rows, n, ldd, NULL, (int)act), "linear: gelu");
+        return st;
+    }
+    if (!no_algo || epilogue == CUBLASLT_EPILOGUE_DEFAULT) return st;
+    /* No fused algorithm: a plain matmul, then bias and activation. */
+    if ((st = lt_matmul(be, d, ldd, x, w, NULL, rows, k, n, CUBLASLT_EPILOGUE_DEFAULT, &no_algo)) != VIDI_OK) return st;
+    return cuda_status(VIDI_CU(launch_bias_act_2d)(im->stream, d, rows, n, ldd, bias, (int)act), "linear: bias");
 }
 
 static vidi_status cuda_linear(vidi_be *be, float *out, const float *in, const float *weight, const float *bias,

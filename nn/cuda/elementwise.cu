@@ -1,5 +1,6 @@
-/* Elementwise kernels: add, GELU (erf / tanh), the erf-GELU epilogue, and
- * the im2col gather of patch / tubelet embedding. Grid-stride loops. */
+/* Elementwise kernels: add, GELU (erf / tanh), the GEMM epilogue cuBLASLt
+ * cannot fuse (bias + activation), modulate (adaLN) and the im2col gather
+ * of patch / tubelet embedding. Grid-stride loops. */
 #include "nn/cuda/kernel.h"
 #include "nn/cuda/kernels.h"
 
@@ -63,26 +64,30 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_gelu)(cudaStream_t s, float *out, cons
     return cudaGetLastError();
 }
 
-typedef struct gelu2d_args {
+typedef struct bias_act_args {
     float *out;
+    const float *bias;
     int64_t rows, cols, ld;
-} gelu2d_args;
+    int act;
+} bias_act_args;
 
-VIDI_KERNEL(gelu_erf_2d_kernel, gelu2d_args, a) {
+VIDI_KERNEL(bias_act_2d_kernel, bias_act_args, a) {
     int64_t n = a.rows * a.cols, stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-        float *p = a.out + (i / a.cols) * a.ld + i % a.cols;
-        *p = gelu_erf(*p);
+        int64_t c = i % a.cols;
+        float *p = a.out + (i / a.cols) * a.ld + c;
+        float x = *p + (a.bias ? a.bias[c] : 0.0f);
+        *p = a.act == VIDI_ACT_GELU_ERF ? gelu_erf(x) : a.act == VIDI_ACT_GELU_TANH ? gelu_tanh(x) : x;
     }
 }
 
-VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_gelu_erf_2d)(cudaStream_t s, float *out, int64_t rows, int64_t cols,
-                                                       int64_t ld) {
-    if (rows <= 0 || cols <= 0) return cudaSuccess;
+VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_bias_act_2d)(cudaStream_t s, float *out, int64_t rows, int64_t cols,
+                                                       int64_t ld, const float *bias, int act) {
+    if (rows <= 0 || cols <= 0 || (!bias && act == VIDI_ACT_NONE)) return cudaSuccess;
     VIDI_DEV_RANGE(out, ((size_t)(rows - 1) * (size_t)ld + (size_t)cols) * sizeof(float));
-    gelu2d_args args = {out, rows, cols, ld};
-    VIDI_LAUNCH(gelu_erf_2d_kernel, VIDI_DIM3(ew_blocks(rows * cols), 1, 1), VIDI_DIM3(EW_THREADS, 1, 1), 0, s,
-                args);
+    if (bias) VIDI_DEV_RANGE(bias, (size_t)cols * sizeof(float));
+    bias_act_args args = {out, bias, rows, cols, ld, act};
+    VIDI_LAUNCH(bias_act_2d_kernel, VIDI_DIM3(ew_blocks(rows * cols), 1, 1), VIDI_DIM3(EW_THREADS, 1, 1), 0, s, args);
     return cudaGetLastError();
 }
 

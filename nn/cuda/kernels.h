@@ -18,10 +18,11 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_add)(cudaStream_t s, float *out, const
                                                int64_t n);
 /* act NONE copies (unless out == in). */
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_gelu)(cudaStream_t s, float *out, const float *in, int64_t n, int act);
-/* out[r*ld + c] = gelu_erf(out[r*ld + c]): the exact-erf GELU that cuBLASLt's
- * (tanh) GELU epilogue cannot do. */
-VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_gelu_erf_2d)(cudaStream_t s, float *out, int64_t rows, int64_t cols,
-                                                       int64_t ld);
+/* out[r*ld + c] = act(out[r*ld + c] + bias[c]) (bias may be NULL): the exact
+ * erf GELU that cuBLASLt's (tanh) GELU epilogue cannot do, and the whole
+ * epilogue when cuBLASLt has no fused algorithm. */
+VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_bias_act_2d)(cudaStream_t s, float *out, int64_t rows, int64_t cols,
+                                                       int64_t ld, const float *bias, int act);
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_layernorm)(cudaStream_t s, float *out, const float *in, const float *gamma,
                                                      const float *beta, int64_t rows, int64_t dim, float eps);
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_softmax)(cudaStream_t s, float *out, const float *in, int64_t rows,

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int fused_epilogues = 1;
+void vidi_emu_lt_set_fused_epilogues(int on) { fused_epilogues = on; }
+
 struct vidi_emu_lt_handle {
     int magic;
 };
@@ -158,6 +161,8 @@ cublasStatus_t vidi_emu_lt_heuristic_get(cublasLtHandle_t handle, cublasLtMatmul
     uint64_t m, n, k;
     if (!handle || !pref || requested < 1 || !results || !returned) return CUBLAS_STATUS_INVALID_VALUE;
     if (!shapes(desc, a, b, c, d, &m, &n, &k)) return CUBLAS_STATUS_INVALID_VALUE;
+    *returned = 0;
+    if (!fused_epilogues && desc->epilogue != CUBLASLT_EPILOGUE_DEFAULT) return CUBLAS_STATUS_NOT_SUPPORTED;
     memset(results, 0, sizeof *results);
     /* The algorithm remembers the alignments it was chosen for. */
     for (int i = 0; i < 4; i++) results[0].algo.data[i] = pref->align[i];
@@ -197,6 +202,7 @@ cublasStatus_t vidi_emu_lt_matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
     if (!handle || !alpha_p || !beta_p || !shapes(desc, al, bl, cl, dl, &m, &n, &k))
         return CUBLAS_STATUS_INVALID_VALUE;
     if (vidi_emu_sticky()) return CUBLAS_STATUS_EXECUTION_FAILED;
+    if (!fused_epilogues && desc->epilogue != CUBLASLT_EPILOGUE_DEFAULT) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (algo) {
         const void *ptrs[4] = {a_p, b_p, c_p, d_p};
         for (int i = 0; i < 4; i++)

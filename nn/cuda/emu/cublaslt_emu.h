@@ -134,6 +134,11 @@ cublasStatus_t vidi_emu_lt_matmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t 
                                   const cublasLtMatmulAlgo_t *algo, void *workspace, size_t workspace_size,
                                   struct vidi_emu_stream *stream);
 
+/* Emulator control (tests): with 0, the reference has no algorithm for
+ * fused epilogues (heuristic NOT_SUPPORTED), as the library may for some
+ * type / epilogue combinations; default 1. */
+void vidi_emu_lt_set_fused_epilogues(int on);
+
 #define cublasLtCreate vidi_emu_lt_create
 #define cublasLtDestroy vidi_emu_lt_destroy
 #define cublasLtMatmulDescCreate vidi_emu_lt_desc_create
