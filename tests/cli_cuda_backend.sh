@@ -37,6 +37,14 @@ for input in "$vit|$images" "$vivit|$clip"; do
   if [ -s "$tmp/cpu" ] && cmp -s "$tmp/cpu" "$tmp/emu"; then ok; else bad "cuda-emu ranks differ from cpu for $model"; fi
 done
 
+# Diffusion on the emulated CUDA backend: the same frames as on the CPU.
+den=tests/golden/diffusion/den_plain/model.safetensors
+for b in cpu cuda-emu; do
+  expect 0 "generate --backend $b" -- "$vidi" generate --model "$den" --steps 3 --seed 1 --backend "$b" -q -o "$tmp/gen-$b"
+done
+if [ -f "$tmp/gen-cpu/frame_000000.png" ] && diff -r "$tmp/gen-cpu" "$tmp/gen-cuda-emu" >/dev/null; then ok
+else bad "generate: cuda-emu frames differ from cpu frames"; fi
+
 # --hwaccel cuda: NVDEC when possible, else software decode said once, never a failure.
 expect 0 "probe --hwaccel cuda" -- "$vidi" probe --hwaccel cuda --json "$clip"
 out_has '"hwaccel":'
