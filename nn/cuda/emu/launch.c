@@ -130,7 +130,7 @@ static void fiber_main(void) {
     run.fn(run.args);
     f->state = DONE;
     to_scheduler(f);
-    abort(); /* a finished fiber is never resumed */
+    __builtin_unreachable(); /* a finished fiber is never resumed */
 }
 
 static void to_fiber(fiber *f) {
@@ -198,8 +198,21 @@ static void fault(const char *what) {
     run.faulted = 1;
 }
 
+/* A fault inside a kernel stops the calling fiber for good: the scheduler
+ * releases nothing once the block has faulted, so it is never resumed (and
+ * never runs on with values that no longer mean anything). */
+static void fault_here(fiber *f, const char *what) {
+    fault(what);
+    f->state = AT_BARRIER;
+    f->site = -1;
+    to_scheduler(f);
+    __builtin_unreachable(); /* a faulted fiber is never resumed */
+}
+
 static fiber *self_or_fault(void) {
     if (!current) {
+        /* Host code calling __syncthreads() & co. does not compile with
+         * nvcc; on the emulator it is a programming error with no way on. */
         vidi_emu_raise_fault("device built-in called outside a kernel");
         abort();
     }
@@ -209,10 +222,7 @@ static fiber *self_or_fault(void) {
 void *vidi_emu_static_shared(size_t bytes) {
     fiber *f = self_or_fault();
     size_t at = (f->shared_cursor + 15) & ~(size_t)15;
-    if (at + bytes > VIDI_EMU_STATIC_SMEM) {
-        fault("static shared memory over 48 KiB");
-        at = 0; /* keep running on valid memory; the launch is already failed */
-    }
+    if (at + bytes > VIDI_EMU_STATIC_SMEM) fault_here(f, "static shared memory over 48 KiB");
     f->shared_cursor = at + bytes;
     return run.static_smem + at;
 }
@@ -231,7 +241,7 @@ void vidi_emu_syncthreads(int site) { wait_at(AT_BARRIER, site); }
 static void check_warp_mask(unsigned mask) {
     fiber *f = self_or_fault();
     unsigned base = f->linear & ~31u;
-    if (mask != 0xffffffffu || base + 32 > run.n) fault("warp sync or shuffle without a full warp and full mask");
+    if (mask != 0xffffffffu || base + 32 > run.n) fault_here(f, "warp sync or shuffle without a full warp and full mask");
 }
 
 void vidi_emu_syncwarp(unsigned mask, int site) {
@@ -266,6 +276,7 @@ float vidi_emu_shfl_xor(unsigned mask, float value, int lane_mask, int site) {
 static int release(void) {
     unsigned n = run.n, done = 0, at_barrier = 0;
     int released = 0;
+    if (run.faulted) return 0;
     for (unsigned w = 0; w < n; w += 32) {
         unsigned end = w + 32 < n ? w + 32 : n, waiting = 0, finished = 0;
         int site = -1, same = 1;
