@@ -163,7 +163,12 @@ for split in ("train", "validation"):
     for e in json.load(open(os.path.join(d, split + ".json"))):
         truth[e["id"]] = int(labels[e["template"].replace("[", "").replace("]", "")])
 rows = [json.loads(l) for l in open(sys.argv[1])]
-right = sum(r["top"][0]["index"] == truth[os.path.basename(r["input"]).split(".")[0]] for r in rows)
+names = {v: k for k, v in labels.items()}
+def correct(r):
+    want, top = truth[os.path.basename(r["input"]).split(".")[0]], r["top"][0]
+    # By name when the model's labels are the class names, else by index.
+    return top["label"] == names[str(want)] if top["label"] in labels else top["index"] == want
+right = sum(correct(r) for r in rows)
 print(f"default model: {right}/{len(rows)} sample clips right", file=sys.stderr)
 assert len(rows) == len(truth) and right >= 0.75 * len(rows), (right, len(rows))
 PY
