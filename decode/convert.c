@@ -61,23 +61,29 @@ vidi_status vidi_convert_picture(vidi_converter *c, const vidi_picture *pic, int
     int full = pic->full_range;
     enum AVPixelFormat src_fmt = unjpeg(pic->format, &full);
     int cs = sws_colorspace(pic->colorspace);
-    int key[6] = {w, h, (int)src_fmt, sw, sh, full * 16 + cs};
     /* Full-resolution output gets exact rounding and interpolated chroma;
      * a downscale (the sampler's usual case) averages both away, so it
      * takes swscale's fast path, as ffmpeg's scale filter does. */
     int flags = sws_flags(params->resample);
     if ((int64_t)sw * sh >= (int64_t)w * h) flags |= SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
-    struct SwsContext *sws =
-        sws_getCachedContext(c->sws, w, h, src_fmt, sw, sh, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
-    if (!sws)
-        return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s to RGB", label,
-                              av_get_pix_fmt_name(pic->format));
-    if (sws != c->sws || memcmp(key, c->key, sizeof key) != 0) {
+    int key[7] = {w, h, (int)src_fmt, sw, sh, full * 16 + cs, flags};
+    /* Our own key, not sws_getCachedContext: swscale rewrites a context's
+     * flags for RGB24 output, so the cached call rebuilt the context on every
+     * frame, and where malloc handed back the same address (decode workers'
+     * thread arenas) the range/matrix set-up below was skipped: MJPEG frames
+     * came out with the range expanded twice. */
+    if (!c->sws || memcmp(key, c->key, sizeof key) != 0) {
+        sws_freeContext(c->sws);
+        memset(c->key, 0, sizeof c->key);
+        c->sws = sws_getContext(w, h, src_fmt, sw, sh, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
+        if (!c->sws)
+            return vidi_set_error(VIDI_ERR_UNSUPPORTED, "%s: cannot convert pixel format %s to RGB", label,
+                                  av_get_pix_fmt_name(pic->format));
         const int *coef = sws_getCoefficients(cs);
-        sws_setColorspaceDetails(sws, coef, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
+        sws_setColorspaceDetails(c->sws, coef, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
         memcpy(c->key, key, sizeof key);
     }
-    c->sws = sws;
+    struct SwsContext *sws = c->sws;
     size_t bytes = (size_t)ow * oh * 3;
     uint8_t *rgb = malloc(bytes);
     if (!rgb) return vidi_set_error(VIDI_ERR_NOMEM, "%s: out of memory for a %dx%d frame", label, ow, oh);

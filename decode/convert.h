@@ -24,7 +24,7 @@ typedef struct vidi_picture {
  * vidi_converter_free. */
 typedef struct vidi_converter {
     struct SwsContext *sws;
-    int key[6];
+    int key[7]; /* what c->sws was made for: sizes, formats, range/matrix, flags */
     uint8_t *tmp;
     size_t tmp_size;
 } vidi_converter;

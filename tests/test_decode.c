@@ -323,8 +323,20 @@ static void test_damaged(void) {
     }
 }
 
+/* Full-range MJPEG scaled down by parallel workers: each worker's converter
+ * must keep its range set-up from frame to frame (it once lost it when
+ * swscale rebuilt the context at the same address: +9.5 levels). */
+static void test_mjpeg_parallel_downscale(void) {
+    int64_t idx[] = {0, 2, 5, 10, 12, 15};
+    vidi_decoder_params p = vidi_decoder_default_params();
+    p.shorter_side = 40;
+    p.threads = 4;
+    check_random_access("samples/clips/ssv2-mjpeg/1.avi", &p, idx, 6);
+}
+
 int main(void) {
     av_log_set_level(AV_LOG_QUIET);
+    test_mjpeg_parallel_downscale();
     test_cfr();
     test_vfr();
     test_odd_size();
