@@ -8,19 +8,7 @@ set -u
 vidi="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$code" ]; then ok; else bad "$what: exit $got, expected $code; stderr: $(head -c 400 "$tmp/err")"; fi
-}
-err_has() { if grep -q -- "$1" "$tmp/err"; then ok; else bad "stderr lacks '$1': $(head -c 400 "$tmp/err")"; fi; }
-err_one_line() { if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok; else bad "stderr is not one line: $(cat "$tmp/err")"; fi; }
-out_has() { if grep -q -- "$1" "$tmp/out"; then ok; else bad "stdout lacks '$1': $(head -c 400 "$tmp/out")"; fi; }
+. tests/lib.sh
 reference() { # OUT_DIR ARGS...: the independent recomputation agrees with summary.json
   if python3 tests/eval_reference.py check "$@" >"$tmp/ref" 2>&1; then ok; else bad "reference ($1): $(cat "$tmp/ref")"; fi
 }

@@ -5,19 +5,7 @@ set -u
 vidi="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$code" ]; then ok; else bad "$what: exit $got, expected $code; stderr: $(head -c 300 "$tmp/err")"; fi
-}
-err_has() { if grep -q -- "$1" "$tmp/err"; then ok; else bad "stderr lacks '$1': $(head -c 300 "$tmp/err")"; fi; }
-err_one_line() { if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok; else bad "stderr is not one line: $(cat "$tmp/err")"; fi; }
-out_has() { if grep -q -- "$1" "$tmp/out"; then ok; else bad "stdout lacks '$1': $(head -c 300 "$tmp/out")"; fi; }
+. tests/lib.sh
 
 ds=samples/clips/ssv2-vp9
 expect 0 "sample --help" -- "$vidi" sample --help; out_has "--views"; out_has "clip.<n>.<v>"
