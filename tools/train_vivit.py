@@ -30,6 +30,14 @@ design (docs/synth.md), so pooled patch features carry no first-order signal unt
 attention localises the object; a CNN gets local motion features from stacked small
 kernels. Seeding the spatial encoder from a ViT (--init-vit, below) does learn; train it
 longer.
+Later the same session, from scratch DOES leave the plateau with fewer tokens: 32x32
+input, tubelet 2x8x8 (16 spatial tokens per time index), hidden 64, 2+2 layers, lr 1e-3,
+augmentation on, 1 or 2 threads. The loss leaves ln 12 at about step 1000, then climbs
+slowly: 24 epochs (4320 steps) reached 50% monitor top-1, and an 80-epoch run reached
+60% at epoch 57 (about 10,000 steps) before its 30-minute cap; far from 95%. Command:
+    python3 tools/train_vivit.py --train-clips 7200 --size 32 --tubelet 2x8x8 \
+        --init-vit '' --epochs 80 --lr 1e-3
+Next: run that, or the --init-vit recipe, to convergence on a quiet machine.
 
 Augmentation uses the dataset's symmetries with relabelling: a horizontal
 mirror swaps left/right and clockwise/counterclockwise, a vertical mirror swaps
