@@ -21,16 +21,11 @@
  * so does an async result that became ready after the last buffer.
  * A stream shorter than one window gives no result and a warning. Flushes
  * empty the ring and discard results still in flight. */
-#include "gstvidiclassify.h"
+#include "gstvidiclassify_priv.h"
 
 #include <string.h>
 
-#include "decode/convert.h"
-#include "gstvidimeta.h"
-#include "pipeline/classify.h"
-
-GST_DEBUG_CATEGORY_STATIC (vidi_classify_debug);
-#define GST_CAT_DEFAULT vidi_classify_debug
+GST_DEBUG_CATEGORY (vidi_classify_debug);
 
 enum {
   PROP_0,
@@ -59,69 +54,13 @@ enum {
 
 #define VIDI_CLASSIFY_CAPS GST_VIDEO_CAPS_MAKE ("{ RGB, RGBA, RGBx, BGRx, I420, NV12 }")
 
-/* One window handed to the model. */
-typedef struct {
-  guint64 end_n;              /* sampled frames up to and including the window's last */
-  guint64 window;             /* window index */
-  GstClockTime start_pts, end_pts;
-  GstClockTime end_running;   /* running time of the last frame (capture latency) */
-  gint64 arrival_us;          /* monotonic time the last frame entered the element */
-  guint gen;                  /* flush generation */
-  gboolean tail;              /* EOS tail window: full restart, not meta */
-} VidiJob;
-
-typedef struct {
-  /* properties (object lock) */
-  gchar *model_path, *labels_path, *backend_name;
-  gint threads, frame_stride, window_stride, top_k;
-  gdouble threshold;
-  gboolean async, silent;
-
-  /* model, from start() to stop() */
-  vidi_backend *be;
-  gboolean opened;
-  vidi_frame_preprocessor *pre;
-  vidi_sampler_params pre_params;
-  gint window_frames, num_labels, frame_w, frame_h;
-  gsize frame_floats;
-  gchar **file_labels;        /* labels property: one per line */
-  gint n_file_labels;
-  GstClockTime infer_estimate; /* one inference, measured at start */
-
-  /* caps */
-  GstVideoInfo info;
-  vidi_converter convert;     /* the decoders' YUV/RGB -> RGB scaler (decode/convert.c) */
-  vidi_decoder_params convert_params; /* the sampler's decoder-side resize */
-  enum AVPixelFormat av_format;
-  enum AVColorSpace colorspace;
-  gboolean full_range;
-
-  /* streaming state (lock) */
-  GMutex lock;
-  GCond cond;
-  gfloat *ring;               /* [window_frames][frame_floats], slot = n % window_frames */
-  GstClockTime *ring_pts;
-  guint64 n_buffers, n_sampled, last_window_n, windows, skipped;
-  guint gen;
-  gfloat *job_frames;         /* the window, oldest first (worker's copy) */
-  gfloat *logits;
-  VidiJob job;
-  gboolean job_ready, busy, stopping;
-  GThread *worker;
-  guint model_gen;            /* worker side: generation the model state belongs to */
-  guint64 model_n;            /* worker side: sampled frames the model state has seen */
-  /* the latest result not yet attached as meta */
-  gboolean have_pending;
-  VidiJob pending_job;
-  guint pending_n;
-  gchar **pending_labels;
-  gdouble *pending_scores;
-  guint64 pending_latency, pending_skipped;
-} GstVidiClassifyPrivate;
-
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (GstVidiClassify, gst_vidi_classify, GST_TYPE_BASE_TRANSFORM);
 
-#define PRIV(self) ((GstVidiClassifyPrivate *) gst_vidi_classify_get_instance_private (GST_VIDI_CLASSIFY (self)))
+GstVidiClassifyPrivate *
+gst_vidi_classify_priv (GstVidiClassify * self)
+{
+  return gst_vidi_classify_get_instance_private (self);
+}
 
 static void
 gst_vidi_classify_set_property (GObject * object, guint prop_id, const GValue * value, GParamSpec * pspec)
@@ -214,186 +153,6 @@ gst_vidi_classify_get_property (GObject * object, guint prop_id, GValue * value,
       break;
   }
   GST_OBJECT_UNLOCK (object);
-}
-
-static const gchar *
-result_label (GstVidiClassify * self, gint i)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-
-  if (p->file_labels && i < p->n_file_labels)
-    return p->file_labels[i];
-  return GST_VIDI_CLASSIFY_GET_CLASS (self)->label (self, i);
-}
-
-static void
-clear_pending (GstVidiClassifyPrivate * p)
-{
-  g_strfreev (p->pending_labels);
-  g_free (p->pending_scores);
-  p->pending_labels = NULL;
-  p->pending_scores = NULL;
-  p->have_pending = FALSE;
-}
-
-/* The structure of the "vidi-classification" message and tail event. */
-static GstStructure *
-result_structure (GstVidiClassify * self, const VidiJob * job, guint n, gchar ** labels, const gdouble * scores,
-    guint64 latency, guint64 skipped)
-{
-  GValue arr = G_VALUE_INIT, v = G_VALUE_INIT;
-  GstStructure *s;
-  GstClock *clock;
-
-  g_value_init (&arr, GST_TYPE_ARRAY);
-  for (guint i = 0; i < n; i++) {
-    g_value_init (&v, G_TYPE_DOUBLE);
-    g_value_set_double (&v, scores[i]);
-    gst_value_array_append_and_take_value (&arr, &v);
-  }
-  s = gst_structure_new ("vidi-classification",
-      "labels", G_TYPE_STRV, labels,
-      "start-pts", G_TYPE_UINT64, (guint64) job->start_pts,
-      "end-pts", G_TYPE_UINT64, (guint64) job->end_pts,
-      "latency", G_TYPE_UINT64, latency,
-      "skipped-windows", G_TYPE_UINT64, skipped,
-      "window", G_TYPE_UINT64, job->window, "final", G_TYPE_BOOLEAN, job->tail, NULL);
-  gst_structure_take_value (s, "scores", &arr);
-  /* Capture -> result on the pipeline clock: meaningful for live sources,
-   * whose buffers are stamped with their capture running time. */
-  clock = gst_element_get_clock (GST_ELEMENT (self));
-  if (clock && GST_CLOCK_TIME_IS_VALID (job->end_running)) {
-    GstClockTime now = gst_clock_get_time (clock), base = gst_element_get_base_time (GST_ELEMENT (self));
-    gst_structure_set (s, "capture-latency", G_TYPE_INT64,
-        (gint64) (now - base) - (gint64) job->end_running, NULL);
-  }
-  if (clock)
-    gst_object_unref (clock);
-  return s;
-}
-
-/* Runs one window (streaming thread in sync mode, worker in async mode,
- * never both at once) and publishes the result. */
-static gboolean
-run_job (GstVidiClassify * self, const VidiJob * job)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-  GstVidiClassifyClass *klass = GST_VIDI_CLASSIFY_GET_CLASS (self);
-  gint n_new, k;
-  vidi_status st;
-  vidi_topk *top;
-  gchar **labels;
-  gdouble *scores;
-  guint n = 0;
-  guint64 latency, skipped;
-  gboolean silent, stale;
-  gdouble threshold;
-
-  if (job->tail || job->gen != p->model_gen || p->model_n == 0 || job->end_n - p->model_n >= (guint64) p->window_frames)
-    n_new = -1;
-  else
-    n_new = (gint) (job->end_n - p->model_n);
-  st = klass->infer (self, p->job_frames, n_new, p->logits);
-  p->model_gen = job->gen;
-  p->model_n = job->tail ? 0 : job->end_n;      /* a tail window is not the stream's next step */
-  if (st != VIDI_OK) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Inference failed."), ("%s", vidi_last_error ()));
-    return FALSE;
-  }
-  latency = (guint64) (g_get_monotonic_time () - job->arrival_us) * 1000;
-
-  GST_OBJECT_LOCK (self);
-  k = MIN (p->top_k, p->num_labels);
-  silent = p->silent;
-  threshold = p->threshold;
-  GST_OBJECT_UNLOCK (self);
-  top = g_new (vidi_topk, k);
-  vidi_softmax_topk (p->logits, p->num_labels, top, k);
-  labels = g_new0 (gchar *, k + 1);
-  scores = g_new (gdouble, k);
-  for (gint i = 0; i < k; i++) {
-    if (top[i].score < threshold)
-      break;
-    labels[n] = g_strdup (result_label (self, top[i].index));
-    scores[n++] = top[i].score;
-  }
-  g_free (top);
-
-  g_mutex_lock (&p->lock);
-  stale = job->gen != p->gen;
-  skipped = p->skipped;
-  if (!stale && !job->tail) {
-    clear_pending (p);
-    p->have_pending = TRUE;
-    p->pending_job = *job;
-    p->pending_n = n;
-    p->pending_labels = g_strdupv (labels);
-    p->pending_scores = g_memdup2 (scores, sizeof (gdouble) * MAX (n, 1));
-    p->pending_latency = latency;
-    p->pending_skipped = skipped;
-  }
-  g_mutex_unlock (&p->lock);
-
-  if (!stale) {
-    GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT ": %s %.3f, latency %" G_GUINT64_FORMAT " us",
-        job->window, n ? labels[0] : "-", n ? scores[0] : 0.0, latency / 1000);
-    if (!silent)
-      gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
-              result_structure (self, job, n, labels, scores, latency, skipped)));
-    if (job->tail)
-      gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
-          gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
-              result_structure (self, job, n, labels, scores, latency, skipped)));
-  }
-  g_strfreev (labels);
-  g_free (scores);
-  return TRUE;
-}
-
-static gpointer
-worker_main (gpointer data)
-{
-  GstVidiClassify *self = data;
-  GstVidiClassifyPrivate *p = PRIV (self);
-
-  g_mutex_lock (&p->lock);
-  while (!p->stopping) {
-    VidiJob job;
-
-    if (!p->job_ready) {
-      g_cond_wait (&p->cond, &p->lock);
-      continue;
-    }
-    job = p->job;
-    p->job_ready = FALSE;
-    g_mutex_unlock (&p->lock);
-    run_job (self, &job);
-    g_mutex_lock (&p->lock);
-    p->busy = FALSE;
-    g_cond_broadcast (&p->cond);
-  }
-  g_mutex_unlock (&p->lock);
-  return NULL;
-}
-
-/* Waits for the worker to finish what it has (lock held). */
-static void
-wait_idle_locked (GstVidiClassifyPrivate * p)
-{
-  while (p->busy)
-    g_cond_wait (&p->cond, &p->lock);
-}
-
-/* Copies the window ending at sampled frame n (exclusive) into job_frames,
- * oldest first (lock held). */
-static void
-copy_window_locked (GstVidiClassifyPrivate * p, guint64 n)
-{
-  for (gint i = 0; i < p->window_frames; i++) {
-    guint64 idx = n - p->window_frames + i;
-    memcpy (p->job_frames + (gsize) i * p->frame_floats,
-        p->ring + (gsize) (idx % p->window_frames) * p->frame_floats, sizeof (gfloat) * p->frame_floats);
-  }
 }
 
 static gchar **
@@ -511,7 +270,7 @@ gst_vidi_classify_start (GstBaseTransform * trans)
   p->model_n = 0;
   p->stopping = p->busy = p->job_ready = FALSE;
   if (async)
-    p->worker = g_thread_new ("vidi-infer", worker_main, self);
+    p->worker = g_thread_new ("vidi-infer", gst_vidi_classify_worker_main, self);
   g_free (model);
   g_free (labels);
   g_free (backend);
@@ -554,7 +313,7 @@ gst_vidi_classify_stop (GstBaseTransform * trans)
   g_clear_pointer (&p->ring_pts, g_free);
   g_clear_pointer (&p->logits, g_free);
   vidi_converter_free (&p->convert);
-  clear_pending (p);
+  gst_vidi_classify_clear_pending (p);
   return TRUE;
 }
 
@@ -600,184 +359,6 @@ gst_vidi_classify_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps 
   return TRUE;
 }
 
-/* Converts the mapped frame to RGB at the model's resize size (the
- * decoders' conversion, decode/convert.c), then crops and normalises. */
-static gboolean
-preprocess_into (GstVidiClassify * self, GstVideoFrame * frame, gfloat * dst)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-  gint w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
-  vidi_picture pic = { .width = w, .height = h, .format = p->av_format, .full_range = p->full_range,
-    .colorspace = p->colorspace };
-  vidi_frame rgb;
-  vidi_status st;
-
-  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (frame); i++) {
-    pic.data[i] = GST_VIDEO_FRAME_PLANE_DATA (frame, i);
-    pic.linesize[i] = GST_VIDEO_FRAME_PLANE_STRIDE (frame, i);
-  }
-  st = vidi_convert_picture (&p->convert, &pic, 0, &p->convert_params, GST_ELEMENT_NAME (self), 0, &rgb);
-  if (!st) {
-    st = vidi_frame_preprocessor_run (p->pre, rgb.rgb, rgb.width, rgb.height, rgb.width * 3, dst);
-    vidi_frame_free (&rgb);
-  }
-  if (st != VIDI_OK) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Cannot preprocess a %dx%d frame.", w, h), ("%s", vidi_last_error ()));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static void
-attach_pending (GstVidiClassify * self, GstBuffer * buf)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-  GstVidiClassificationMeta *m;
-
-  g_mutex_lock (&p->lock);
-  if (p->have_pending) {
-    m = gst_buffer_add_vidi_classification_meta (buf, p->pending_n, (const gchar * const *) p->pending_labels,
-        p->pending_scores);
-    if (m) {
-      m->start_pts = p->pending_job.start_pts;
-      m->end_pts = p->pending_job.end_pts;
-      m->latency = p->pending_latency;
-      m->window = p->pending_job.window;
-      m->skipped_windows = p->pending_skipped;
-    }
-    clear_pending (p);
-  }
-  g_mutex_unlock (&p->lock);
-}
-
-static GstFlowReturn
-gst_vidi_classify_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
-{
-  GstVidiClassify *self = GST_VIDI_CLASSIFY (trans);
-  GstVidiClassifyPrivate *p = PRIV (self);
-  GstVideoFrame frame;
-  gint frame_stride, window_stride;
-  gboolean async, window_ends, ok;
-  guint64 n;
-  VidiJob job;
-
-  GST_OBJECT_LOCK (self);
-  frame_stride = p->frame_stride;
-  window_stride = p->window_stride > 0 ? p->window_stride : p->window_frames;
-  async = p->worker != NULL;
-  GST_OBJECT_UNLOCK (self);
-
-  if (p->n_buffers++ % frame_stride != 0)
-    goto done;
-  if (!gst_video_frame_map (&frame, &p->info, buf, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Invalid video buffer."),
-        ("buffer of %" G_GSIZE_FORMAT " bytes does not hold a %dx%d %s frame (%" G_GSIZE_FORMAT " bytes)",
-            gst_buffer_get_size (buf), p->info.width, p->info.height,
-            gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&p->info)), GST_VIDEO_INFO_SIZE (&p->info)));
-    return GST_FLOW_ERROR;
-  }
-  n = p->n_sampled;
-  /* The ring slot is free: the worker only reads job_frames. */
-  ok = preprocess_into (self, &frame, p->ring + (gsize) (n % p->window_frames) * p->frame_floats);
-  gst_video_frame_unmap (&frame);
-  if (!ok)
-    return GST_FLOW_ERROR;
-
-  g_mutex_lock (&p->lock);
-  p->ring_pts[n % p->window_frames] = GST_BUFFER_PTS (buf);
-  p->n_sampled = ++n;
-  window_ends = n >= (guint64) p->window_frames
-      && (p->last_window_n == 0 || n - p->last_window_n >= (guint64) window_stride);
-  if (window_ends) {
-    p->last_window_n = n;
-    job.end_n = n;
-    job.window = p->windows++;
-    job.start_pts = p->ring_pts[(n - p->window_frames) % p->window_frames];
-    job.end_pts = GST_BUFFER_PTS (buf);
-    job.end_running = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
-    job.arrival_us = g_get_monotonic_time ();
-    job.gen = p->gen;
-    job.tail = FALSE;
-    if (async && p->busy) {
-      p->skipped++;
-      GST_LOG_OBJECT (self, "worker busy: window %" G_GUINT64_FORMAT " skipped", job.window);
-      window_ends = FALSE;
-    } else {
-      copy_window_locked (p, n);
-      if (async) {
-        p->job = job;
-        p->busy = p->job_ready = TRUE;
-        g_cond_signal (&p->cond);
-        window_ends = FALSE;
-      }
-    }
-  }
-  g_mutex_unlock (&p->lock);
-  if (window_ends && !run_job (self, &job))
-    return GST_FLOW_ERROR;
-done:
-  attach_pending (self, buf);
-  return GST_FLOW_OK;
-}
-
-/* EOS: wait for the window in flight, then classify the tail. */
-static void
-finish_stream (GstVidiClassify * self)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-  VidiJob job;
-  gboolean tail = FALSE;
-
-  g_mutex_lock (&p->lock);
-  wait_idle_locked (p);
-  /* Async: a result that came after the last buffer goes down as an event. */
-  if (p->have_pending) {
-    GstStructure *s = result_structure (self, &p->pending_job, p->pending_n, p->pending_labels,
-        p->pending_scores, p->pending_latency, p->pending_skipped);
-    clear_pending (p);
-    g_mutex_unlock (&p->lock);
-    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self), gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
-    g_mutex_lock (&p->lock);
-  }
-  if (p->n_sampled > 0 && p->n_sampled < (guint64) p->window_frames) {
-    g_mutex_unlock (&p->lock);
-    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Stream too short to classify."),
-        ("stream ended after %" G_GUINT64_FORMAT " sampled frames; a window needs %d", p->n_sampled,
-            p->window_frames));
-    return;
-  }
-  if (GST_VIDI_CLASSIFY_GET_CLASS (self)->classify_tail && p->n_sampled > p->last_window_n) {
-    guint64 n = p->n_sampled;
-
-    tail = TRUE;
-    job.end_n = n;
-    job.window = p->windows++;
-    job.start_pts = p->ring_pts[(n - p->window_frames) % p->window_frames];
-    job.end_pts = p->ring_pts[(n - 1) % p->window_frames];
-    job.end_running = GST_CLOCK_TIME_NONE;
-    job.arrival_us = g_get_monotonic_time ();
-    job.gen = p->gen;
-    job.tail = TRUE;
-    p->last_window_n = n;
-    copy_window_locked (p, n);
-  }
-  g_mutex_unlock (&p->lock);
-  if (tail)
-    run_job (self, &job);
-}
-
-static void
-reset_stream (GstVidiClassify * self)
-{
-  GstVidiClassifyPrivate *p = PRIV (self);
-
-  g_mutex_lock (&p->lock);
-  p->gen++;                     /* results in flight are dropped */
-  p->n_buffers = p->n_sampled = p->last_window_n = 0;
-  clear_pending (p);
-  g_mutex_unlock (&p->lock);
-}
-
 static gboolean
 gst_vidi_classify_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
@@ -786,10 +367,10 @@ gst_vidi_classify_sink_event (GstBaseTransform * trans, GstEvent * event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_EOS:
       if (PRIV (self)->opened)
-        finish_stream (self);
+        gst_vidi_classify_finish_stream (self);
       break;
     case GST_EVENT_FLUSH_STOP:
-      reset_stream (self);
+      gst_vidi_classify_reset_stream (self);
       break;
     default:
       break;
