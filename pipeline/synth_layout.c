@@ -20,7 +20,7 @@
 #include "pipeline/synth_internal.h"
 
 const char *const vidi_synth_annotation_files[] = {
-    "labels.json", "train.json", "validation.json", "train.csv", "val.csv", NULL,
+    "labels.json", "train.json", "validation.json", "train.csv", "val.csv", "poses.json", NULL,
 };
 
 static const char *kinetics_split(vidi_synth_split split) { return split == VIDI_SYNTH_TRAIN ? "train" : "val"; }
@@ -139,8 +139,37 @@ static vidi_status write_kinetics_csv(const char *dir, const vidi_synth_params *
     return atomic_close(&a);
 }
 
+/* Ground truth for localisation and tracking (and for auxiliary losses in
+ * training): the foreground object's pose at every frame of every clip,
+ * {"width", "height", "frames", "poses": {id: [[x, y, half_size, angle,
+ * opacity], ...]}}, x/y/half_size in pixels, angle in radians clockwise. */
+static vidi_status write_poses_json(const char *dir, const vidi_synth_params *p) {
+    atomic_file a;
+    vidi_status st = atomic_open(&a, dir, "poses.json");
+    if (st != VIDI_OK) return st;
+    fprintf(a.f, "{\"width\": %d, \"height\": %d, \"frames\": %d, \"poses\": {", p->width, p->height,
+            p->frames);
+    for (int i = 0; i < p->clips; i++) {
+        vidi_synth_clip c;
+        vidi_synth_clip_make(p, i, &c);
+        fputs(i ? ",\n" : "\n", a.f);
+        fputs("    ", a.f);
+        json_string(a.f, c.id);
+        fputs(": [", a.f);
+        for (int f = 0; f < p->frames; f++) {
+            vidi_synth_pose q = vidi_synth_clip_pose(&c, f);
+            fprintf(a.f, "%s[%.2f, %.2f, %.2f, %.4f, %.3f]", f ? ", " : "", q.x, q.y, q.scale, q.angle,
+                    q.opacity);
+        }
+        fputc(']', a.f);
+    }
+    fputs("\n}}\n", a.f);
+    return atomic_close(&a);
+}
+
 vidi_status vidi_synth_write_annotations(const char *dir, const vidi_synth_params *p) {
-    vidi_status st;
+    vidi_status st = write_poses_json(dir, p);
+    if (st != VIDI_OK) return st;
     if (p->layout == VIDI_SYNTH_KINETICS) {
         if ((st = write_kinetics_csv(dir, p, VIDI_SYNTH_TRAIN)) != VIDI_OK) return st;
         return write_kinetics_csv(dir, p, VIDI_SYNTH_VALIDATION);

@@ -63,6 +63,18 @@ for e in entries:
     assert e["label"] == want[0].lower() + want[1:], e
 files = sorted(f for f in os.listdir(root) if not f.endswith(".json"))
 assert files == sorted(i + ".webm" for i in ids), files
+# poses.json: the foreground's pose at every frame, moving the way the class says.
+poses = json.load(open(os.path.join(root, "poses.json")))
+assert (poses["width"], poses["height"], poses["frames"]) == (64, 48, 8), poses.keys()
+assert sorted(poses["poses"]) == sorted(ids)
+cls = {e["id"]: int(labels[e["template"].replace("[", "").replace("]", "")]) for e in entries}
+change = {0: (0, 1), 1: (0, -1), 2: (1, -1), 3: (1, 1), 4: (3, 1), 5: (3, -1), 6: (2, 1), 7: (2, -1)}
+for i, track in poses["poses"].items():
+    assert len(track) == 8 and all(len(p) == 5 for p in track), i
+    assert all(0 <= p[4] <= 1 and p[2] >= 0 for p in track), i
+    if cls[i] in change:
+        col, sign = change[cls[i]]
+        assert (track[-1][col] - track[0][col]) * sign > 0, (i, cls[i], track)
 PY
 ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=codec_name,width,height,nb_read_frames \
   -of csv=p=0 "$tmp/ssv2/1.webm" >"$tmp/probe" 2>&1
