@@ -18,8 +18,8 @@
 
 struct vidi_vivit_stream {
     vidi_vivit *model;
-    float *pending; /* [tubelet_t, C, H, W] on the backend: the incomplete tubelet */
-    int n_pending;
+    float *pending; /* [num_frames, C, H, W] on the backend: frames not yet encoded */
+    int n_pending;  /* < tubelet_t between pushes */
     float *ring;    /* [T', D] on the backend: normed spatial cls of each cached tubelet */
     float *zeros;   /* [D]: the vtable has no copy op; x + 0 is one */
     int next;       /* ring slot the next tubelet goes to (= the oldest once full) */
@@ -40,7 +40,7 @@ vidi_status vidi_vivit_stream_create(vidi_vivit *m, vidi_vivit_stream **out) {
     if (!st) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     size_t frame = (size_t)c->channels * c->image_size * c->image_size, d = (size_t)c->hidden;
     st->model = m;
-    st->pending = be->alloc(be, sizeof(float) * frame * (size_t)c->tubelet_t);
+    st->pending = be->alloc(be, sizeof(float) * frame * (size_t)m->nt * (size_t)c->tubelet_t);
     st->ring = be->alloc(be, sizeof(float) * d * (size_t)m->nt);
     st->zeros = be->alloc(be, sizeof(float) * d);
     float *host_zeros = calloc(d, sizeof(float));
@@ -75,17 +75,30 @@ vidi_status vidi_vivit_stream_push(vidi_vivit_stream *st, const float *frames, i
     const vidi_vivit_config *c = &m->cfg;
     size_t frame = (size_t)c->channels * c->image_size * c->image_size;
     int64_t d = c->hidden;
+    const int cap = m->nt * c->tubelet_t; /* frames the activation arena encodes in one batch */
     vidi_status s;
-    for (int i = 0; i < n; i++) {
-        if ((s = be->upload(be, st->pending + st->n_pending * frame, frames + i * frame, sizeof(float) * frame)))
+    for (int i = 0; i < n;) {
+        int take = n - i < cap - st->n_pending ? n - i : cap - st->n_pending;
+        if ((s = be->upload(be, st->pending + st->n_pending * frame, frames + i * frame,
+                            sizeof(float) * frame * (size_t)take)))
             return s;
-        if (++st->n_pending < c->tubelet_t) continue;
-        st->n_pending = 0;
-        if ((s = vivit_spatial_encode(m, st->pending, 1, NULL, NULL)) ||
-            (s = be->add(be, st->ring + st->next * d, m->h, st->zeros, d)))
+        st->n_pending += take;
+        i += take;
+        int k = st->n_pending / c->tubelet_t;
+        if (k == 0) continue; /* only when the input ran out */
+        if ((s = vivit_spatial_encode(m, st->pending, k, NULL, NULL))) return s;
+        for (int j = 0; j < k; j++) {
+            if ((s = be->add(be, st->ring + st->next * d, m->h + j * (1 + m->ns) * d, st->zeros, d))) return s;
+            st->next = (st->next + 1) % m->nt;
+            if (st->filled < m->nt) st->filled++;
+        }
+        /* The r < tubelet_t frames left over all came from this push (the
+         * pending frames before it were fewer than one tubelet), so they are
+         * re-uploaded from the caller's buffer to the front. */
+        int r = st->n_pending - k * c->tubelet_t;
+        if (r && (s = be->upload(be, st->pending, frames + (i - r) * frame, sizeof(float) * frame * (size_t)r)))
             return s;
-        st->next = (st->next + 1) % m->nt;
-        if (st->filled < m->nt) st->filled++;
+        st->n_pending = r;
     }
     return VIDI_OK;
 }
