@@ -126,14 +126,7 @@ int cmd_generate(int argc, char **argv) {
         cli_error(cmd, "unexpected argument '%s' (generate takes no input file; see --help)", argv[optind]);
         return CLI_EXIT_USAGE;
     }
-    if (!o.out) {
-        cli_error(cmd, "-o OUT is required (a .mp4, .webm, .avi or .gif file, or a directory)");
-        return CLI_EXIT_USAGE;
-    }
-    if (o.sample.steps < 1) {
-        cli_error(cmd, "--steps %d: must be at least 1", o.sample.steps);
-        return CLI_EXIT_USAGE;
-    }
+    if (diffusion_cli_check_usage(cmd, &o)) return CLI_EXIT_USAGE;
     vidi_backend *be = NULL;
     vidi_denoiser *m = diffusion_cli_load(cmd, &o, &be);
     if (!m) return CLI_EXIT_FAIL;

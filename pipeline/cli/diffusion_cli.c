@@ -84,6 +84,18 @@ int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, c
     return 0;
 }
 
+int diffusion_cli_check_usage(const char *cmd, const diffusion_opts *o) {
+    if (!o->out) {
+        cli_error(cmd, "-o OUT is required (a .mp4, .webm, .avi or .gif file, or a directory)");
+        return -1;
+    }
+    if (o->sample.steps < 1) {
+        cli_error(cmd, "--steps %d: must be at least 1", o->sample.steps);
+        return -1;
+    }
+    return 0;
+}
+
 vidi_denoiser *diffusion_cli_load(const char *cmd, diffusion_opts *o, vidi_backend **be) {
     static char path[4096]; /* o->model may point here for the rest of the command */
     if (!o->model) {

@@ -23,6 +23,10 @@ void diffusion_opts_init(diffusion_opts *o);
  * 1 handled, 0 not a shared option, -1 bad value (printed). */
 int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, const char *arg);
 
+/* Options both commands need, checked before loading anything: -o given,
+ * --steps at least 1. 0, or -1 after printing (a usage error). */
+int diffusion_cli_check_usage(const char *cmd, const diffusion_opts *o);
+
 /* The model (--model or the default one) on the backend; NULL after printing. */
 vidi_denoiser *diffusion_cli_load(const char *cmd, diffusion_opts *o, vidi_backend **be);
 
