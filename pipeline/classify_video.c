@@ -207,15 +207,11 @@ vidi_status vidi_default_video_model(char *buf, size_t n) {
 vidi_status vidi_model_probe(const char *path, vidi_model_kind *kind) {
     if (!path || !kind) return vidi_set_error(VIDI_ERR_ARG, "vidi_model_probe: path and kind are required");
     *kind = VIDI_MODEL_IMAGE;
-    struct stat sb;
-    if (stat(path, &sb) != 0) return vidi_set_error(VIDI_ERR_IO, "%s: cannot open: no such file or directory", path);
     char file[4096];
-    int len = S_ISDIR(sb.st_mode) ? snprintf(file, sizeof file, "%s/model.safetensors", path)
-                                  : snprintf(file, sizeof file, "%s", path);
-    if (len < 0 || (size_t)len >= sizeof file) return vidi_set_error(VIDI_ERR_ARG, "%s: path too long", path);
-    vidi_safetensors *st = NULL;
-    vidi_status s = vidi_safetensors_open(file, &st);
+    vidi_status s = vidi_checkpoint_weights_path(path, file, sizeof file, NULL);
     if (s) return s;
+    vidi_safetensors *st = NULL;
+    if ((s = vidi_safetensors_open(file, &st))) return s;
     const char *fmt = vidi_safetensors_metadata(st, "format");
     if ((fmt && !strcmp(fmt, "vidi-vivit")) || vidi_safetensors_find(st, "vivit.embeddings.cls_token"))
         *kind = VIDI_MODEL_VIDEO;

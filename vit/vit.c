@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "vit/vit_internal.h"
 
@@ -78,21 +77,15 @@ static vidi_status check_preprocess(const vidi_vit *m, const char *path) {
 vidi_status vidi_vit_load(const char *path, vidi_backend *backend, int heads_override, vidi_vit **out) {
     *out = NULL;
     if (!path || !backend) return vidi_set_error(VIDI_ERR_ARG, "vidi_vit_load: path and backend are required");
-    struct stat sb;
-    if (stat(path, &sb) != 0) return vidi_set_error(VIDI_ERR_IO, "%s: cannot open: no such file or directory", path);
+    char weights_path[4096];
+    int is_dir = 0;
+    vidi_status s = vidi_checkpoint_weights_path(path, weights_path, sizeof weights_path, &is_dir);
+    if (s) return s;
+    const char *dir = is_dir ? path : NULL;
     vidi_vit *m = calloc(1, sizeof *m);
     if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     m->be = backend;
     m->store.be = backend;
-    char weights_path[4096];
-    const char *dir = NULL;
-    if (S_ISDIR(sb.st_mode)) {
-        dir = path;
-        snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", path);
-    } else {
-        snprintf(weights_path, sizeof weights_path, "%s", path);
-    }
-    vidi_status s;
     if ((s = vidi_safetensors_open(weights_path, &m->weights)) ||
         (s = vit_read_config(m, dir, weights_path, heads_override)) || (s = check_preprocess(m, path)) ||
         (s = vit_bind_weights(m)) || (s = upload_weights(m)) || (s = alloc_activations(m))) {

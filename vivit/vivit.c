@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "vivit/vivit_internal.h"
 
@@ -87,21 +86,15 @@ vidi_status vidi_vivit_load(const char *path, vidi_backend *backend, vidi_vivit 
     if (!out) return vidi_set_error(VIDI_ERR_ARG, "vidi_vivit_load: out is required");
     *out = NULL;
     if (!path || !backend) return vidi_set_error(VIDI_ERR_ARG, "vidi_vivit_load: path and backend are required");
-    struct stat sb;
-    if (stat(path, &sb) != 0) return vidi_set_error(VIDI_ERR_IO, "%s: cannot open: no such file or directory", path);
+    char weights_path[4096];
+    int is_dir = 0;
+    vidi_status s = vidi_checkpoint_weights_path(path, weights_path, sizeof weights_path, &is_dir);
+    if (s) return s;
+    const char *dir = is_dir ? path : NULL;
     vidi_vivit *m = calloc(1, sizeof *m);
     if (!m) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     m->be = backend;
     m->store.be = backend;
-    char weights_path[4096];
-    const char *dir = NULL;
-    if (S_ISDIR(sb.st_mode)) {
-        dir = path;
-        snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", path);
-    } else {
-        snprintf(weights_path, sizeof weights_path, "%s", path);
-    }
-    vidi_status s;
     if ((s = vidi_safetensors_open(weights_path, &m->weights)) || (s = vivit_read_config(m, dir, weights_path)) ||
         (s = vivit_bind_weights(m)) || (s = upload_weights(m)) || (s = alloc_activations(m))) {
         vidi_vivit_free(m);

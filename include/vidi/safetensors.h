@@ -29,6 +29,11 @@ typedef struct vidi_st_tensor {
     size_t nbytes;
 } vidi_st_tensor;
 
+/* A checkpoint path to its weights file: DIR/model.safetensors for a
+ * directory (is_dir set, may be NULL), else the path itself. IO error when
+ * the path does not exist, ARG when the result does not fit `size`. */
+vidi_status vidi_checkpoint_weights_path(const char *path, char *weights, size_t size, int *is_dir);
+
 /* mmap `path` and validate it. Errors name the file and the reason. */
 vidi_status vidi_safetensors_open(const char *path, vidi_safetensors **out);
 /* Validate an in-memory buffer (not copied: it must outlive the handle).
