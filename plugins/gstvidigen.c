@@ -19,48 +19,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gstvididiffusion.h"
 #include "vidi/backend.h"
 #include "vidi/diffusion.h"
 
 GST_DEBUG_CATEGORY_STATIC (vidi_gen_debug);
 #define GST_CAT_DEFAULT vidi_gen_debug
 
-#ifndef VIDI_PLUGIN_MODEL_DIR
-#define VIDI_PLUGIN_MODEL_DIR "samples/models"
-#endif
-
+/* Numbered after the shared diffusion settings (model, label, steps, seed, threads). */
 enum {
-  PROP_0,
-  PROP_MODEL,
-  PROP_LABEL,
-  PROP_STEPS,
-  PROP_SAMPLER,
+  PROP_SAMPLER = GST_VIDI_DIFFUSION_PROP_LAST,
   PROP_GUIDANCE,
-  PROP_SEED,
   PROP_LOOP,
   PROP_FPS,
-  PROP_THREADS,
 };
 
-#define DEFAULT_MODEL NULL
-#define DEFAULT_LABEL NULL
-#define DEFAULT_STEPS 50
 #define DEFAULT_SAMPLER "ddpm"
 #define DEFAULT_GUIDANCE 1.0
-#define DEFAULT_SEED 0
 #define DEFAULT_LOOP FALSE
 #define DEFAULT_FPS 12
-#define DEFAULT_THREADS 0
 
 struct _GstVidiGen {
   GstPushSrc parent;
   /* properties (object lock) */
-  gchar *model_path, *label, *sampler;
-  guint steps, fps;
+  GstVidiDiffusionSettings diffusion;
+  gchar *sampler;
+  guint fps;
   gdouble guidance;
-  guint64 seed;
   gboolean loop;
-  gint threads;
   /* state (streaming thread, from start to stop) */
   vidi_backend *be;
   vidi_denoiser *model;
@@ -84,17 +70,6 @@ gst_vidi_gen_set_property (GObject * object, guint prop_id, const GValue * value
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_MODEL:
-      g_free (self->model_path);
-      self->model_path = g_value_dup_string (value);
-      break;
-    case PROP_LABEL:
-      g_free (self->label);
-      self->label = g_value_dup_string (value);
-      break;
-    case PROP_STEPS:
-      self->steps = g_value_get_uint (value);
-      break;
     case PROP_SAMPLER:
       g_free (self->sampler);
       self->sampler = g_value_dup_string (value);
@@ -102,20 +77,16 @@ gst_vidi_gen_set_property (GObject * object, guint prop_id, const GValue * value
     case PROP_GUIDANCE:
       self->guidance = g_value_get_double (value);
       break;
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
     case PROP_LOOP:
       self->loop = g_value_get_boolean (value);
       break;
     case PROP_FPS:
       self->fps = g_value_get_uint (value);
       break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      /* the shared diffusion settings, or not a property */
+      if (!gst_vidi_diffusion_set_property (&self->diffusion, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -128,23 +99,11 @@ gst_vidi_gen_get_property (GObject * object, guint prop_id, GValue * value, GPar
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_path);
-      break;
-    case PROP_LABEL:
-      g_value_set_string (value, self->label);
-      break;
-    case PROP_STEPS:
-      g_value_set_uint (value, self->steps);
-      break;
     case PROP_SAMPLER:
       g_value_set_string (value, self->sampler);
       break;
     case PROP_GUIDANCE:
       g_value_set_double (value, self->guidance);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
       break;
     case PROP_LOOP:
       g_value_set_boolean (value, self->loop);
@@ -152,11 +111,10 @@ gst_vidi_gen_get_property (GObject * object, guint prop_id, GValue * value, GPar
     case PROP_FPS:
       g_value_set_uint (value, self->fps);
       break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->threads);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      /* the shared diffusion settings, or not a property */
+      if (!gst_vidi_diffusion_get_property (&self->diffusion, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -179,35 +137,27 @@ static gboolean
 gst_vidi_gen_start (GstBaseSrc * src)
 {
   GstVidiGen *self = GST_VIDI_GEN (src);
-  gchar *path, *label, *sampler;
+  GstVidiDiffusionSettings settings;
+  gchar *sampler;
   const vidi_denoiser_config *c;
 
   GST_OBJECT_LOCK (self);
-  path = self->model_path ? g_strdup (self->model_path) : NULL;
-  label = g_strdup (self->label);
+  gst_vidi_diffusion_settings_copy_locked (&self->diffusion, &settings);
   sampler = g_strdup (self->sampler);
-  self->params = vidi_sample_default_params ();
-  self->params.steps = (int) self->steps;
+  self->params = gst_vidi_diffusion_sample_params (&settings);
   self->params.guidance = (float) self->guidance;
-  self->params.seed = self->seed;
   GST_OBJECT_UNLOCK (self);
-  if (!path) {
-    const gchar *env = g_getenv ("VIDI_MODEL_DIR");
-    path = g_build_filename (env && *env ? env : VIDI_PLUGIN_MODEL_DIR, "diffusion-synth.safetensors", NULL);
-  }
   if (vidi_sampler_parse (sampler, &self->params.sampler) != VIDI_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("sampler: %s", vidi_last_error ()), (NULL));
     goto fail;
   }
-  if (vidi_backend_create ("cpu", self->threads, &self->be) != VIDI_OK ||
-      vidi_denoiser_load (path, self->be, &self->model) != VIDI_OK) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", vidi_last_error ()), ("model: %s", path));
+  if (!gst_vidi_diffusion_load (&settings, &self->be, &self->model)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", vidi_last_error ()), ("model: %s", settings.model_path));
     goto fail;
   }
   c = vidi_denoiser_get_config (self->model);
-  self->params.label = -1;
-  if (label && *label && (self->params.label = vidi_denoiser_find_label (self->model, label)) < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("label '%s': unknown (the model has %d classes)", label,
+  if (!gst_vidi_diffusion_find_label (&settings, self->model, &self->params.label)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("label '%s': unknown (the model has %d classes)", settings.label,
             c->num_classes), (NULL));
     goto fail;
   }
@@ -229,14 +179,12 @@ gst_vidi_gen_start (GstBaseSrc * src)
   self->info.fps_n = (gint) self->fps;
   GST_OBJECT_UNLOCK (self);
   self->info.fps_d = 1;
-  g_free (path);
-  g_free (label);
+  gst_vidi_diffusion_settings_clear (&settings);
   g_free (sampler);
   return TRUE;
 fail:
   release (self);
-  g_free (path);
-  g_free (label);
+  gst_vidi_diffusion_settings_clear (&settings);
   g_free (sampler);
   return FALSE;
 }
@@ -329,8 +277,7 @@ gst_vidi_gen_finalize (GObject * object)
 {
   GstVidiGen *self = GST_VIDI_GEN (object);
   release (self);
-  g_free (self->model_path);
-  g_free (self->label);
+  gst_vidi_diffusion_settings_clear (&self->diffusion);
   g_free (self->sampler);
   G_OBJECT_CLASS (gst_vidi_gen_parent_class)->finalize (object);
 }
@@ -338,15 +285,11 @@ gst_vidi_gen_finalize (GObject * object)
 static void
 gst_vidi_gen_init (GstVidiGen * self)
 {
-  self->model_path = DEFAULT_MODEL;
-  self->label = DEFAULT_LABEL;
+  gst_vidi_diffusion_settings_init (&self->diffusion);
   self->sampler = g_strdup (DEFAULT_SAMPLER);
-  self->steps = DEFAULT_STEPS;
   self->guidance = DEFAULT_GUIDANCE;
-  self->seed = DEFAULT_SEED;
   self->loop = DEFAULT_LOOP;
   self->fps = DEFAULT_FPS;
-  self->threads = DEFAULT_THREADS;
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   gst_base_src_set_live (GST_BASE_SRC (self), FALSE);
 }
@@ -364,28 +307,17 @@ gst_vidi_gen_class_init (GstVidiGenClass * klass)
   gobject_class->set_property = gst_vidi_gen_set_property;
   gobject_class->get_property = gst_vidi_gen_get_property;
   gobject_class->finalize = gst_vidi_gen_finalize;
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model", "vidi-diffusion .safetensors (unset: $VIDI_MODEL_DIR or the built-in "
-          "samples/models, diffusion-synth.safetensors)", DEFAULT_MODEL, rw));
-  g_object_class_install_property (gobject_class, PROP_LABEL,
-      g_param_spec_string ("label", "Label", "Class name or index to generate (unset: unconditional)",
-          DEFAULT_LABEL, rw));
-  g_object_class_install_property (gobject_class, PROP_STEPS,
-      g_param_spec_uint ("steps", "Steps", "Sampling steps per clip", 1, 100000, DEFAULT_STEPS, rw));
+  gst_vidi_diffusion_install_properties (gobject_class, "Class name or index to generate (unset: unconditional)",
+      "Sampling steps per clip", "Noise seed of the first clip (clip i uses seed + i)");
   g_object_class_install_property (gobject_class, PROP_SAMPLER,
       g_param_spec_string ("sampler", "Sampler", "ddpm, ddim or dpm++", DEFAULT_SAMPLER, rw));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE,
       g_param_spec_double ("guidance", "Guidance", "Classifier-free guidance scale (1: none; needs a label)", 0.0,
           100.0, DEFAULT_GUIDANCE, rw));
-  g_object_class_install_property (gobject_class, PROP_SEED,
-      g_param_spec_uint64 ("seed", "Seed", "Noise seed of the first clip (clip i uses seed + i)", 0, G_MAXUINT64,
-          DEFAULT_SEED, rw));
   g_object_class_install_property (gobject_class, PROP_LOOP,
       g_param_spec_boolean ("loop", "Loop", "Keep generating clips (FALSE: EOS after one clip)", DEFAULT_LOOP, rw));
   g_object_class_install_property (gobject_class, PROP_FPS,
       g_param_spec_uint ("fps", "Frame rate", "Frames per second of the output", 1, 240, DEFAULT_FPS, rw));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_int ("threads", "Threads", "CPU threads for the model (0: all)", 0, 1024, DEFAULT_THREADS, rw));
   gst_element_class_set_static_metadata (element_class, "vidi diffusion video source", "Source/Video",
       "Streams clips generated by a vidi video diffusion model (label, sampler, seed, guidance)", "vidi developers");
   gst_element_class_add_static_pad_template (element_class, &src_template);

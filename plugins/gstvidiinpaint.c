@@ -21,6 +21,7 @@
 #include <gst/video/video.h>
 #include <string.h>
 
+#include "gstvididiffusion.h"
 #include "vidi/backend.h"
 #include "vidi/diffusion.h"
 #include "vidi/image.h"
@@ -28,38 +29,23 @@
 GST_DEBUG_CATEGORY_STATIC (vidi_inpaint_debug);
 #define GST_CAT_DEFAULT vidi_inpaint_debug
 
-#ifndef VIDI_PLUGIN_MODEL_DIR
-#define VIDI_PLUGIN_MODEL_DIR "samples/models"
-#endif
-
+/* Numbered after the shared diffusion settings (model, label, steps, seed, threads). */
 enum {
-  PROP_0,
-  PROP_MODEL,
-  PROP_MASK,
+  PROP_MASK = GST_VIDI_DIFFUSION_PROP_LAST,
   PROP_METHOD,
   PROP_RESAMPLE,
-  PROP_LABEL,
-  PROP_STEPS,
-  PROP_SEED,
-  PROP_THREADS,
 };
 
-#define DEFAULT_MODEL NULL
 #define DEFAULT_MASK NULL
 #define DEFAULT_METHOD "conditioned"
 #define DEFAULT_RESAMPLE 1
-#define DEFAULT_LABEL NULL
-#define DEFAULT_STEPS 50
-#define DEFAULT_SEED 0
-#define DEFAULT_THREADS 0
 
 struct _GstVidiInpaint {
   GstBaseTransform parent;
   /* properties (object lock) */
-  gchar *model_path, *mask_spec, *method_name, *label;
-  guint resample, steps;
-  guint64 seed;
-  gint threads;
+  GstVidiDiffusionSettings diffusion;
+  gchar *mask_spec, *method_name;
+  guint resample;
   /* state (streaming thread, start to stop) */
   vidi_backend *be;
   vidi_denoiser *model;
@@ -86,10 +72,6 @@ gst_vidi_inpaint_set_property (GObject * object, guint prop_id, const GValue * v
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_MODEL:
-      g_free (self->model_path);
-      self->model_path = g_value_dup_string (value);
-      break;
     case PROP_MASK:
       g_free (self->mask_spec);
       self->mask_spec = g_value_dup_string (value);
@@ -101,21 +83,10 @@ gst_vidi_inpaint_set_property (GObject * object, guint prop_id, const GValue * v
     case PROP_RESAMPLE:
       self->resample = g_value_get_uint (value);
       break;
-    case PROP_LABEL:
-      g_free (self->label);
-      self->label = g_value_dup_string (value);
-      break;
-    case PROP_STEPS:
-      self->steps = g_value_get_uint (value);
-      break;
-    case PROP_SEED:
-      self->seed = g_value_get_uint64 (value);
-      break;
-    case PROP_THREADS:
-      self->threads = g_value_get_int (value);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      /* the shared diffusion settings, or not a property */
+      if (!gst_vidi_diffusion_set_property (&self->diffusion, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -128,9 +99,6 @@ gst_vidi_inpaint_get_property (GObject * object, guint prop_id, GValue * value, 
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_MODEL:
-      g_value_set_string (value, self->model_path);
-      break;
     case PROP_MASK:
       g_value_set_string (value, self->mask_spec);
       break;
@@ -140,20 +108,10 @@ gst_vidi_inpaint_get_property (GObject * object, guint prop_id, GValue * value, 
     case PROP_RESAMPLE:
       g_value_set_uint (value, self->resample);
       break;
-    case PROP_LABEL:
-      g_value_set_string (value, self->label);
-      break;
-    case PROP_STEPS:
-      g_value_set_uint (value, self->steps);
-      break;
-    case PROP_SEED:
-      g_value_set_uint64 (value, self->seed);
-      break;
-    case PROP_THREADS:
-      g_value_set_int (value, self->threads);
-      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      /* the shared diffusion settings, or not a property */
+      if (!gst_vidi_diffusion_get_property (&self->diffusion, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -184,24 +142,18 @@ static gboolean
 gst_vidi_inpaint_start (GstBaseTransform * trans)
 {
   GstVidiInpaint *self = GST_VIDI_INPAINT (trans);
-  gchar *path, *spec, *method, *label;
+  GstVidiDiffusionSettings settings;
+  gchar *spec, *method;
   const vidi_denoiser_config *c;
   gsize px;
   gboolean ok = FALSE;
 
   GST_OBJECT_LOCK (self);
-  path = g_strdup (self->model_path);
+  gst_vidi_diffusion_settings_copy_locked (&self->diffusion, &settings);
   spec = g_strdup (self->mask_spec);
   method = g_strdup (self->method_name);
-  label = g_strdup (self->label);
-  self->params = vidi_sample_default_params ();
-  self->params.steps = (int) self->steps;
-  self->params.seed = self->seed;
+  self->params = gst_vidi_diffusion_sample_params (&settings);
   GST_OBJECT_UNLOCK (self);
-  if (!path) {
-    const gchar *env = g_getenv ("VIDI_MODEL_DIR");
-    path = g_build_filename (env && *env ? env : VIDI_PLUGIN_MODEL_DIR, "diffusion-synth.safetensors", NULL);
-  }
   if (!spec || !*spec) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("mask: a mask spec is required (e.g. box:8,8,16,16 or predict:8)"),
         (NULL));
@@ -211,26 +163,24 @@ gst_vidi_inpaint_start (GstBaseTransform * trans)
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("method: %s", vidi_last_error ()), (NULL));
     goto out;
   }
-  if (vidi_backend_create ("cpu", self->threads, &self->be) != VIDI_OK ||
-      vidi_denoiser_load (path, self->be, &self->model) != VIDI_OK) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", vidi_last_error ()), ("model: %s", path));
+  if (!gst_vidi_diffusion_load (&settings, &self->be, &self->model)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", vidi_last_error ()), ("model: %s", settings.model_path));
     goto out;
   }
   c = vidi_denoiser_get_config (self->model);
   if (c->channels != 3) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s: the model has %d channels; video is RGB", path, c->channels),
-        (NULL));
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s: the model has %d channels; video is RGB", settings.model_path,
+            c->channels), (NULL));
     goto out;
   }
-  self->params.label = -1;
-  if (label && *label && (self->params.label = vidi_denoiser_find_label (self->model, label)) < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("label '%s': unknown (the model has %d classes)", label,
+  if (!gst_vidi_diffusion_find_label (&settings, self->model, &self->params.label)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("label '%s': unknown (the model has %d classes)", settings.label,
             c->num_classes), (NULL));
     goto out;
   }
   if (self->method == VIDI_INPAINT_CONDITIONED && !c->inpaint) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s was trained without in-painting masks; use method=repaint",
-            path), (NULL));
+            settings.model_path), (NULL));
     goto out;
   }
   px = (gsize) c->frames * c->image_size * c->image_size;
@@ -246,10 +196,9 @@ gst_vidi_inpaint_start (GstBaseTransform * trans)
 out:
   if (!ok)
     release (self);
-  g_free (path);
+  gst_vidi_diffusion_settings_clear (&settings);
   g_free (spec);
   g_free (method);
-  g_free (label);
   return ok;
 }
 
@@ -468,24 +417,19 @@ gst_vidi_inpaint_finalize (GObject * object)
 {
   GstVidiInpaint *self = GST_VIDI_INPAINT (object);
   release (self);
-  g_free (self->model_path);
+  gst_vidi_diffusion_settings_clear (&self->diffusion);
   g_free (self->mask_spec);
   g_free (self->method_name);
-  g_free (self->label);
   G_OBJECT_CLASS (gst_vidi_inpaint_parent_class)->finalize (object);
 }
 
 static void
 gst_vidi_inpaint_init (GstVidiInpaint * self)
 {
-  self->model_path = DEFAULT_MODEL;
+  gst_vidi_diffusion_settings_init (&self->diffusion);
   self->mask_spec = DEFAULT_MASK;
   self->method_name = g_strdup (DEFAULT_METHOD);
   self->resample = DEFAULT_RESAMPLE;
-  self->label = DEFAULT_LABEL;
-  self->steps = DEFAULT_STEPS;
-  self->seed = DEFAULT_SEED;
-  self->threads = DEFAULT_THREADS;
   g_queue_init (&self->in);
   g_queue_init (&self->out);
 }
@@ -502,9 +446,8 @@ gst_vidi_inpaint_class_init (GstVidiInpaintClass * klass)
   gobject_class->set_property = gst_vidi_inpaint_set_property;
   gobject_class->get_property = gst_vidi_inpaint_get_property;
   gobject_class->finalize = gst_vidi_inpaint_finalize;
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model", "vidi-diffusion .safetensors (unset: $VIDI_MODEL_DIR or the built-in "
-          "samples/models, diffusion-synth.safetensors)", DEFAULT_MODEL, rw));
+  gst_vidi_diffusion_install_properties (gobject_class, "Class name or index (unset: unconditional)",
+      "Sampling steps per window", "Noise seed of the first window (window i uses seed + i)");
   g_object_class_install_property (gobject_class, PROP_MASK,
       g_param_spec_string ("mask", "Mask", "Pixels to fill, as vidi inpaint --mask (box:X,Y,W,H[@F0-F1], "
           "frames:LIST, predict:K, interpolate:K, image:PATH, video:PATH; joined by '+'), in the model frame's "
@@ -514,15 +457,6 @@ gst_vidi_inpaint_class_init (GstVidiInpaintClass * klass)
           DEFAULT_METHOD, rw));
   g_object_class_install_property (gobject_class, PROP_RESAMPLE,
       g_param_spec_uint ("resample", "Resample", "RePaint resampling per step", 1, 100, DEFAULT_RESAMPLE, rw));
-  g_object_class_install_property (gobject_class, PROP_LABEL,
-      g_param_spec_string ("label", "Label", "Class name or index (unset: unconditional)", DEFAULT_LABEL, rw));
-  g_object_class_install_property (gobject_class, PROP_STEPS,
-      g_param_spec_uint ("steps", "Steps", "Sampling steps per window", 1, 100000, DEFAULT_STEPS, rw));
-  g_object_class_install_property (gobject_class, PROP_SEED,
-      g_param_spec_uint64 ("seed", "Seed", "Noise seed of the first window (window i uses seed + i)", 0,
-          G_MAXUINT64, DEFAULT_SEED, rw));
-  g_object_class_install_property (gobject_class, PROP_THREADS,
-      g_param_spec_int ("threads", "Threads", "CPU threads for the model (0: all)", 0, 1024, DEFAULT_THREADS, rw));
   gst_element_class_set_static_metadata (element_class, "vidi diffusion in-painting", "Filter/Effect/Video",
       "Fills a masked region or listed frames of the video with a vidi diffusion model, window by window",
       "vidi developers");
