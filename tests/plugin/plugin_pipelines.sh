@@ -36,7 +36,7 @@ check "live_test.sh: results" '[ "$(grep -c labels "$tmp/live.jsonl")" -ge 5 ]'
 # Default model, when it is there: the clip's true label first.
 if [ -f samples/models/vivit-synth.safetensors ]; then
   timeout 120 samples/pipelines/classify_file.sh "$clip" > "$tmp/def.jsonl" 2> "$tmp/err"
-  check "default model: expected label" 'head -1 "$tmp/def.jsonl" | grep -q "\"labels\":\[\"something disappearing\""'
+  check "default model: expected label" 'head -1 "$tmp/def.jsonl" | grep -q "\"labels\":\[\"Something disappearing\""'
 else
   echo "skip: default model not there yet"
 fi

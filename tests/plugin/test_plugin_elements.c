@@ -823,9 +823,9 @@ GST_START_TEST (test_default_model_label)
     const gchar *clip, *label;
   } clips[] = {
     {"samples/clips/kinetics-h264/val/something disappearing/T_Ar2gTquJc_000063_000065.mp4",
-        "something disappearing"},
+        "Something disappearing"},
     {"samples/clips/kinetics-h264/val/turning something clockwise/UykOurxn_tD_000178_000180.mp4",
-        "turning something clockwise"},
+        "Turning something clockwise"},
   };
 
   if (!g_file_test ("samples/models/vivit-synth.safetensors", G_FILE_TEST_IS_REGULAR)) {
@@ -838,29 +838,29 @@ GST_START_TEST (test_default_model_label)
     GstElement *p = gst_parse_launch (desc, NULL);
     GstBus *bus = gst_element_get_bus (p);
     GstMessage *msg;
-    gchar *first = NULL;
+    gchar *top_label = NULL;
     gboolean done = FALSE;
 
     gst_element_set_state (p, GST_STATE_PLAYING);
     while (!done && (msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
                 GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
       if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
-          && gst_structure_has_name (gst_message_get_structure (msg), "vidi-classification") && !first) {
+          && gst_structure_has_name (gst_message_get_structure (msg), "vidi-classification") && !top_label) {
         gchar **labels = NULL;
         gst_structure_get (gst_message_get_structure (msg), "labels", G_TYPE_STRV, &labels, NULL);
-        first = labels && labels[0] ? g_strdup (labels[0]) : g_strdup ("");
+        top_label = labels && labels[0] ? g_strdup (labels[0]) : g_strdup ("");
         g_strfreev (labels);
       }
       fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "%s: error", clips[i].clip);
       done = GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT;
       gst_message_unref (msg);
     }
-    fail_unless (first != NULL, "%s: no result", clips[i].clip);
-    fail_unless_equals_string (first, clips[i].label);
+    fail_unless (top_label != NULL, "%s: no result", clips[i].clip);
+    fail_unless_equals_string (top_label, clips[i].label);
     gst_element_set_state (p, GST_STATE_NULL);
     gst_object_unref (bus);
     gst_object_unref (p);
-    g_free (first);
+    g_free (top_label);
     g_free (desc);
   }
 }
