@@ -73,7 +73,14 @@ int classify_print(const classify_opts *o, const char *input, const char *suffix
     if (!o->json) {
         cJSON_Delete(extra);
         printf("%s%s\n", input, suffix ? suffix : "");
-        for (int i = 0; i < k; i++) printf("  %d. %-28s %.4f\n", i + 1, label(model, top[i].index), top[i].score);
+        /* One column for the scores over every input: as wide as the model's longest label. */
+        int width = 28;
+        for (int i = 0; i < n; i++) {
+            int len = (int)strlen(label(model, i));
+            if (len > width) width = len;
+        }
+        for (int i = 0; i < k; i++)
+            printf("  %d. %-*s %.4f\n", i + 1, width, label(model, top[i].index), top[i].score);
         free(top);
         fflush(stdout);
         return 0;

@@ -13,8 +13,9 @@
 static const char usage[] =
     "usage: vidi [--version] [--help] COMMAND [ARGS]\n"
     "\n"
-    "vidi runs vision transformers (ViT today; ViViT and video diffusion to come)\n"
-    "on images and video, on the CPU.\n"
+    "vidi runs vision transformers on images and video: ViT, the four ViViT models\n"
+    "and a video diffusion denoiser, on the CPU (a CUDA backend is built when nvcc\n"
+    "is there; --backend cuda|auto).\n"
     "\n"
     "commands:\n"
     "  classify   classify images (ViT) or videos (ViViT: views, sliding windows)\n"
