@@ -149,8 +149,8 @@ else
   expect 2 "gst not built" -- "$vidi" classify --model "$fe" --decoder gst "$clip"; err_has "gst"
 fi
 
-# The shipped default video model (samples/models/vivit-synth.safetensors, once
-# trained): no --model, the SSv2-layout sample clips, labels from their files.
+# The shipped default video model (samples/models/vivit-synth.safetensors,
+# docs/video-model.md): no --model, the SSv2-layout sample clips, labels from their files.
 if [ -f samples/models/vivit-synth.safetensors ]; then
   expect 0 "default model on sample clips" -- env -u VIDI_MODEL_DIR "$vidi" classify --json --top-k 1 \
     samples/clips/ssv2-vp9/*.webm
@@ -172,6 +172,8 @@ right = sum(correct(r) for r in rows)
 print(f"default model: {right}/{len(rows)} sample clips right", file=sys.stderr)
 assert len(rows) == len(truth) and right >= 0.75 * len(rows), (right, len(rows))
 PY
+else
+  bad "samples/models/vivit-synth.safetensors (the shipped default model) is missing"
 fi
 
 # vidi bench on a ViViT: full forward and the streaming step, JSON fields.

@@ -62,7 +62,7 @@ if [ -f samples/models/vivit-synth.safetensors ]; then
   expect 0 "ssv2, default model" -- env -u VIDI_MODEL_DIR "$vidi" eval "${s[@]}" --views 1x1 -q -o "$tmp/d1"
   reference "$tmp/d1" "${s[@]}"
 else
-  echo "note: samples/models/vivit-synth.safetensors is not there yet; default-model run skipped"
+  bad "samples/models/vivit-synth.safetensors (the shipped default model) is missing"
 fi
 
 # List format: class names and indices, relative paths under --videos.

@@ -38,6 +38,6 @@ if [ -f samples/models/vivit-synth.safetensors ]; then
   timeout 120 samples/pipelines/classify_file.sh "$clip" > "$tmp/def.jsonl" 2> "$tmp/err"
   check "default model: expected label" 'head -1 "$tmp/def.jsonl" | grep -q "\"labels\":\[\"Something disappearing\""'
 else
-  echo "skip: default model not there yet"
+  echo "FAIL: samples/models/vivit-synth.safetensors (the shipped default model) is missing"; fail=1
 fi
 exit $fail

@@ -8,7 +8,7 @@
  * samples/models/vit-shapes for vitclassify on the sample images (expected
  * labels from samples/images/expected.json); the default video model
  * (samples/models/vivit-synth.safetensors) for the expected label of a
- * sample clip, when it is there. */
+ * sample clip. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -828,10 +828,8 @@ GST_START_TEST (test_default_model_label)
         "Turning something clockwise"},
   };
 
-  if (!g_file_test ("samples/models/vivit-synth.safetensors", G_FILE_TEST_IS_REGULAR)) {
-    g_print ("SKIP test_default_model_label: samples/models/vivit-synth.safetensors not there yet\n");
-    return;
-  }
+  fail_unless (g_file_test ("samples/models/vivit-synth.safetensors", G_FILE_TEST_IS_REGULAR),
+      "samples/models/vivit-synth.safetensors (the shipped default model) is missing");
   for (gsize i = 0; i < G_N_ELEMENTS (clips); i++) {
     gchar *desc = g_strdup_printf ("filesrc location=\"%s\" ! decodebin ! videoconvert ! vivitclassify top-k=1 ! "
         "fakesink", clips[i].clip);
