@@ -239,7 +239,11 @@ def pose_targets(dataset, inputs, frames, size, tubelet_t):
     moves, which it otherwise has to discover through the class loss alone.
     Assumes the clips have exactly `frames` frames, so the uniform sampler
     takes every frame. Unscaled; see scale_targets."""
-    with open(os.path.join(dataset, "poses.json")) as f:
+    path = os.path.join(dataset, "poses.json")
+    if not os.path.exists(path):
+        sys.exit(f"train_vivit: {path}: missing (rendered by an older vidi synth? delete {dataset} to re-render "
+                 "it, or pass --aux-weight 0)")
+    with open(path) as f:
         pj = json.load(f)
     if pj["frames"] != frames:
         sys.exit(f"train_vivit: {dataset}: clips have {pj['frames']} frames, the model takes {frames}")
@@ -351,7 +355,8 @@ def main():
               "crop_size": {"height": args.size, "width": args.size}, "resample": pre["resample"],
               "do_rescale": True, "rescale_factor": pre["rescale_factor"], "do_normalize": True,
               "image_mean": pre["image_mean"], "image_std": pre["image_std"]}
-    pre_path = os.path.join(args.work, "preprocessor_config.json")
+    # Per size: runs of other sizes may share --work (their clip tensors are per size too).
+    pre_path = os.path.join(args.work, f"preprocessor_config-s{args.size}.json")
     with open(pre_path, "w") as f:
         json.dump(hf_pre, f)
     tag = f"f{args.frames}s{args.size}"
