@@ -16,6 +16,8 @@ typedef struct job {
     int ok;
     char *error;
     vidi_clip_views views;
+    int opened;           /* the decoder opened: info is set */
+    vidi_video_info info; /* a copy: the decoder is closed before the job is queued */
 } job;
 
 typedef struct queue {
@@ -63,7 +65,11 @@ static void sample_item(queue *q, job *j) {
     }
     vidi_decoder *dec = NULL;
     vidi_status s = vidi_decoder_open(it->path, &q->dp, &dec);
-    if (!s) s = vidi_video_classifier_sample(q->vc, dec, q->p->views_t, q->p->views_s, &j->views);
+    if (!s) {
+        j->opened = 1;
+        j->info = *vidi_decoder_info(dec);
+        s = vidi_video_classifier_sample(q->vc, dec, q->p->views_t, q->p->views_s, &j->views);
+    }
     vidi_decoder_close(dec);
     j->ok = s == VIDI_OK;
     if (!j->ok) j->error = strdup(vidi_last_error());
@@ -121,6 +127,7 @@ static vidi_status consume(queue *q, job *j, float *logits, FILE *jsonl, vidi_ev
     int n = vidi_video_classifier_num_labels(q->vc);
     vidi_eval_record r = {.index = j->index, .id = it->id, .label = it->label, .ok = j->ok, .error = j->error};
     char *forward_error = NULL;
+    if (j->opened && q->p->on_video) q->p->on_video(q->p->user, &j->info);
     if (j->ok) {
         double t0 = now_s();
         vidi_status s = vidi_video_classifier_forward_views(q->vc, &j->views, logits);

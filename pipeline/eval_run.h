@@ -25,6 +25,10 @@ typedef struct vidi_eval_run_params {
     vidi_decoder_params decoder;
     void (*on_progress)(void *user, const vidi_eval_progress *p);
     void (*on_failure)(void *user, const char *message); /* one line, per failed video */
+    /* Per video whose decoder opened, with what the decoder reported (e.g.
+     * info->hwaccel: whether NVDEC or software decoded it); on the calling
+     * thread, in completion order, before the video's record. May be NULL. */
+    void (*on_video)(void *user, const vidi_video_info *info);
     void *user;
 } vidi_eval_run_params;
 

@@ -13,7 +13,7 @@ typedef struct classify_opts {
     int top_k, json, threads, heads;
     int views_t, views_s, views_set;
     int stream, window_stride, frame_stride, window_stride_set, frame_stride_set;
-    vidi_decoder_params decoder; /* backend and timeout from --decoder / --timeout */
+    vidi_decoder_params decoder; /* --decoder, --timeout, --hwaccel */
     char **inputs;
     int n_inputs;
 } classify_opts;

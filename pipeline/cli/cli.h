@@ -33,11 +33,10 @@ int cli_parse_int(const char *cmd, const char *option, const char *text, int lo,
 struct vidi_decoder_params;
 int cli_decoder_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
 int cli_timeout_option(const char *cmd, const char *text, struct vidi_decoder_params *p);
-/* --hwaccel none|cuda (cmd_probe.c); the note says once when CUDA was asked
- * for but the decoder runs in software, and why. */
-struct vidi_video_info;
+/* --hwaccel none|cuda (cmd_probe.c; probe, frames, classify, sample, eval):
+ * 0, or the exit code after printing the error. cli_hwaccel_note (below)
+ * says when CUDA was asked for but the decoder runs in software. */
 int cli_hwaccel_option(const char *cmd, const char *name, struct vidi_decoder_params *p);
-void cli_hwaccel_note(const char *cmd, const struct vidi_decoder_params *p, const struct vidi_video_info *info);
 
 /* --views TxS: T temporal clips (1..64) x S spatial crops (1 or 3);
  * 0, or -1 after printing the error. */
@@ -59,6 +58,13 @@ void cli_progress_update_note(cli_progress *p, int done, const char *note);
 /* Ends a half-drawn bar line so that an error message starts on its own line. */
 void cli_progress_break(cli_progress *p);
 double cli_progress_elapsed(const cli_progress *p);
+
+/* After opening a decoder with p: when --hwaccel cuda was asked for but the
+ * decoder runs in software, says so and why, once per process (one line;
+ * it first ends bar's half-drawn line; bar may be NULL). */
+struct vidi_video_info;
+void cli_hwaccel_note(const char *cmd, const struct vidi_decoder_params *p, const struct vidi_video_info *info,
+                      cli_progress *bar);
 
 /* Creates the backend named by --backend with --threads; prints on failure. */
 vidi_backend *cli_backend(const char *cmd, const char *name, int threads);

@@ -42,6 +42,10 @@ static const char help[] =
     "                       few frames for T different clips, frames too small for\n"
     "                       three different crops) are an error\n"
     "      --decoder NAME   ffmpeg (default) or gst\n"
+    "      --hwaccel NAME   none (default) or cuda: decode on the GPU (NVDEC) when\n"
+    "                       FFmpeg, the driver and the codec allow it, else in\n"
+    "                       software (said once on stderr); the frames, and so the\n"
+    "                       results, are the same either way\n"
     "      --timeout SEC    network inputs: deadline for opening and each read\n"
     "      --stream         slide a window over the whole video (factorised-encoder\n"
     "                       ViViT, model 2): every frame decoded in order, centre\n"
@@ -174,7 +178,7 @@ int cmd_classify(int argc, char **argv) {
     o.frame_stride = 1;
     o.decoder = vidi_decoder_default_params();
     enum { OPT_JSON = 256, OPT_BACKEND, OPT_HEADS, OPT_VIEWS, OPT_DECODER, OPT_TIMEOUT, OPT_STREAM, OPT_WSTRIDE,
-           OPT_FSTRIDE };
+           OPT_FSTRIDE, OPT_HWACCEL };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},          {"top-k", required_argument, NULL, 'k'},
         {"json", no_argument, NULL, OPT_JSON},             {"backend", required_argument, NULL, OPT_BACKEND},
@@ -182,7 +186,7 @@ int cmd_classify(int argc, char **argv) {
         {"views", required_argument, NULL, OPT_VIEWS},     {"decoder", required_argument, NULL, OPT_DECODER},
         {"timeout", required_argument, NULL, OPT_TIMEOUT}, {"stream", no_argument, NULL, OPT_STREAM},
         {"window-stride", required_argument, NULL, OPT_WSTRIDE},
-        {"frame-stride", required_argument, NULL, OPT_FSTRIDE},
+        {"frame-stride", required_argument, NULL, OPT_FSTRIDE}, {"hwaccel", required_argument, NULL, OPT_HWACCEL},
         {"help", no_argument, NULL, 'h'},                  {NULL, 0, NULL, 0}};
     opterr = 0;
     int c, rc;
@@ -206,6 +210,7 @@ int cmd_classify(int argc, char **argv) {
             break;
         case OPT_DECODER: if ((rc = cli_decoder_option("classify", optarg, &o.decoder))) return rc; break;
         case OPT_TIMEOUT: if ((rc = cli_timeout_option("classify", optarg, &o.decoder))) return rc; break;
+        case OPT_HWACCEL: if ((rc = cli_hwaccel_option("classify", optarg, &o.decoder))) return rc; break;
         case OPT_STREAM: o.stream = 1; break;
         case OPT_JSON: o.json = 1; break;
         case OPT_BACKEND: o.backend_name = optarg; break;

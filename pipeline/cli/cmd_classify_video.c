@@ -77,6 +77,7 @@ static int classify_one(const classify_opts *o, vidi_video_classifier *vc, const
     vidi_decoder_params dp = vidi_video_classifier_decoder_params(vc, &o->decoder);
     vidi_decoder *dec = NULL;
     vidi_status s = vidi_decoder_open(in, &dp, &dec);
+    if (!s) cli_hwaccel_note("classify", &dp, vidi_decoder_info(dec), bar);
     if (!s && o->stream) {
         window_printer p = {o, in, model, n};
         s = vidi_classify_video_stream(vc, dec, o->window_stride, o->frame_stride, print_window, &p);

@@ -43,6 +43,9 @@ static const char help[] =
     "      --decode-threads N videos decoded at once, ahead of the model (default 1)\n"
     "      --queue N          sampled videos that may wait for the model (default 2)\n"
     "      --decoder NAME     ffmpeg (default) or gst\n"
+    "      --hwaccel NAME     none (default) or cuda: decode on the GPU (NVDEC) when\n"
+    "                         FFmpeg, the driver and the codec allow it, else in\n"
+    "                         software (said once on stderr); results are the same\n"
     "output:\n"
     "  -o, --out DIR          results.jsonl (one line per video, written as it goes),\n"
     "                         summary.json, report.html, run.json (default vidi-eval-out)\n"
@@ -63,7 +66,14 @@ static const char help[] =
 typedef struct ui {
     cli_progress prog;
     int rank, world, quiet, started;
+    const vidi_decoder_params *decoder;
 } ui;
+
+/* --hwaccel cuda that fell back to software: said once, like probe and frames. */
+static void on_video(void *user, const vidi_video_info *info) {
+    ui *u = user;
+    cli_hwaccel_note("eval", u->decoder, info, &u->prog);
+}
 
 static void on_progress(void *user, const vidi_eval_progress *p) {
     ui *u = user;
@@ -115,7 +125,7 @@ int cmd_eval(int argc, char **argv) {
     const char *dataset = NULL;
     ui u = {0};
     enum { OPT_DATASET = 256, OPT_ANN, OPT_LABELS, OPT_VIDEOS, OPT_VIEWS, OPT_FRAMES, OPT_STRIDE, OPT_LIMIT,
-           OPT_RESUME, OPT_OVERWRITE, OPT_BACKEND, OPT_DTHREADS, OPT_QUEUE, OPT_DECODER };
+           OPT_RESUME, OPT_OVERWRITE, OPT_BACKEND, OPT_DTHREADS, OPT_QUEUE, OPT_DECODER, OPT_HWACCEL };
     static const struct option opts[] = {
         {"dataset", required_argument, NULL, OPT_DATASET},  {"annotations", required_argument, NULL, OPT_ANN},
         {"labels", required_argument, NULL, OPT_LABELS},    {"videos", required_argument, NULL, OPT_VIDEOS},
@@ -126,6 +136,7 @@ int cmd_eval(int argc, char **argv) {
         {"threads", required_argument, NULL, 't'},          {"limit", required_argument, NULL, OPT_LIMIT},
         {"backend", required_argument, NULL, OPT_BACKEND},  {"decode-threads", required_argument, NULL, OPT_DTHREADS},
         {"queue", required_argument, NULL, OPT_QUEUE},      {"decoder", required_argument, NULL, OPT_DECODER},
+        {"hwaccel", required_argument, NULL, OPT_HWACCEL},
         {"quiet", no_argument, NULL, 'q'},                  {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     opterr = 0;
@@ -152,6 +163,11 @@ int cmd_eval(int argc, char **argv) {
         case OPT_QUEUE: if (cli_parse_int("eval", "--queue", optarg, 1, 1024, &o.run.queue_depth)) return CLI_EXIT_USAGE; break;
         case OPT_DECODER: {
             int rc = cli_decoder_option("eval", optarg, &o.run.decoder);
+            if (rc) return rc;
+            break;
+        }
+        case OPT_HWACCEL: {
+            int rc = cli_hwaccel_option("eval", optarg, &o.run.decoder);
             if (rc) return rc;
             break;
         }
@@ -190,7 +206,8 @@ int cmd_eval(int argc, char **argv) {
         return CLI_EXIT_FAIL;
     }
     u.rank = comm.rank, u.world = comm.world;
-    o.run.on_progress = on_progress, o.run.on_failure = on_failure, o.run.user = &u;
+    o.run.on_progress = on_progress, o.run.on_failure = on_failure, o.run.on_video = on_video, o.run.user = &u;
+    u.decoder = &o.run.decoder;
     o.on_row_error = on_row_error, o.on_start = on_start;
     vidi_eval_outcome out;
     vidi_status s = vidi_eval_execute(&o, &comm, &out);

@@ -184,7 +184,7 @@ int cmd_frames(int argc, char **argv) {
         free(indices);
         return CLI_EXIT_FAIL;
     }
-    cli_hwaccel_note("frames", &params, vidi_decoder_info(dec));
+    cli_hwaccel_note("frames", &params, vidi_decoder_info(dec), NULL);
     int status = CLI_EXIT_OK;
     vidi_frame *frames = NULL;
     if (sample_text) {

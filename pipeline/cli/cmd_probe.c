@@ -81,9 +81,10 @@ int cli_hwaccel_option(const char *cmd, const char *name, vidi_decoder_params *p
 
 /* After opening with --hwaccel cuda: says once per process when the GPU is
  * not decoding, and why. */
-void cli_hwaccel_note(const char *cmd, const vidi_decoder_params *p, const vidi_video_info *info) {
+void cli_hwaccel_note(const char *cmd, const vidi_decoder_params *p, const vidi_video_info *info, cli_progress *bar) {
     static int told;
     if (told || p->hwaccel != VIDI_HWACCEL_CUDA || !strcmp(info->hwaccel, "cuda")) return;
+    if (bar) cli_progress_break(bar);
     const char *why = "not available with this decoder";
     int len = (int)strlen(why);
     if (!strncmp(info->hwaccel, "none (cuda: ", 12)) why = info->hwaccel + 12, len = (int)strlen(why) - 1;
@@ -147,7 +148,7 @@ int cmd_probe(int argc, char **argv) {
             continue;
         }
         const vidi_video_info *info = vidi_decoder_info(dec);
-        cli_hwaccel_note("probe", &params, info);
+        cli_hwaccel_note("probe", &params, info, NULL);
         int64_t lost = vidi_decoder_frames_lost(dec);
         if (json) {
             if (print_json(argv[i], info, lost)) {

@@ -40,6 +40,10 @@ static const char help[] =
     "      --views TxS       T temporal clips x S spatial crops (S = 1 centre, 3 three\n"
     "                        crops); default 1x1\n"
     "  -t, --threads N       decoder threads (default: decoder's choice)\n"
+    "      --hwaccel NAME    none (default) or cuda: decode on the GPU (NVDEC) when\n"
+    "                        FFmpeg, the driver and the codec allow it, else in\n"
+    "                        software (said once on stderr); the clips are the same\n"
+    "                        either way\n"
     "output:\n"
     "  -o, --output OUT      the safetensors file (written atomically)\n"
     "      --json            print a summary object on stdout\n"
@@ -227,7 +231,7 @@ int cmd_sample(int argc, char **argv) {
     int frames = 16, size = 224, json = 0, have_mean = 0, have_std = 0, vt = 1, vs = 1;
     float mean[3] = {0, 0, 0}, stdv[3] = {1, 1, 1};
     vidi_decoder_params dp = vidi_decoder_default_params();
-    enum { OPT_LIST = 256, OPT_SSV2, OPT_SPLIT, OPT_MEAN, OPT_STD, OPT_PRE, OPT_VIEWS, OPT_JSON };
+    enum { OPT_LIST = 256, OPT_SSV2, OPT_SPLIT, OPT_MEAN, OPT_STD, OPT_PRE, OPT_VIEWS, OPT_JSON, OPT_HWACCEL };
     static const struct option opts[] = {
         {"list", required_argument, NULL, OPT_LIST},   {"ssv2", required_argument, NULL, OPT_SSV2},
         {"split", required_argument, NULL, OPT_SPLIT}, {"frames", required_argument, NULL, 'f'},
@@ -235,6 +239,7 @@ int cmd_sample(int argc, char **argv) {
         {"std", required_argument, NULL, OPT_STD},     {"preprocessor", required_argument, NULL, OPT_PRE},
         {"views", required_argument, NULL, OPT_VIEWS}, {"threads", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},      {"json", no_argument, NULL, OPT_JSON},
+        {"hwaccel", required_argument, NULL, OPT_HWACCEL},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
     opterr = 0;
     int c;
@@ -260,6 +265,11 @@ int cmd_sample(int argc, char **argv) {
             if (cli_parse_views("sample", optarg, &vt, &vs)) return CLI_EXIT_USAGE;
             views = optarg;
             break;
+        case OPT_HWACCEL: {
+            int rc = cli_hwaccel_option("sample", optarg, &dp);
+            if (rc) return rc;
+            break;
+        }
         case 'o': out = optarg; break;
         case OPT_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return CLI_EXIT_OK;
@@ -339,8 +349,9 @@ int cmd_sample(int argc, char **argv) {
     vidi_decoder_params dec_params = vidi_sampler_decoder_params(&sp, &dp);
     for (int i = 0; i < n; i++) {
         vidi_decoder *dec = NULL;
-        if (vidi_decoder_open(items.v[i].path, &dec_params, &dec) != VIDI_OK ||
-            vidi_sampler_run(dec, &sp, &clips[i]) != VIDI_OK) {
+        vidi_status st = vidi_decoder_open(items.v[i].path, &dec_params, &dec);
+        if (st == VIDI_OK) cli_hwaccel_note("sample", &dec_params, vidi_decoder_info(dec), &prog);
+        if (st != VIDI_OK || vidi_sampler_run(dec, &sp, &clips[i]) != VIDI_OK) {
             cli_progress_break(&prog);
             cli_library_error("sample");
             failures++;
