@@ -70,13 +70,15 @@ static vidi_status block(vidi_denoiser *m, int i, const float *x_in, float *x_ou
     return be->modulate(be, x_out, m->h, ada + 5 * d, 0.0f, NULL, x_out, n, d);
 }
 
-/* Host-side input assembly: [T, Cin, H, W] with x_t, known*mask, mask. */
+/* Host-side input assembly: [T, Cin, H, W] with x_t (zeros when NULL),
+ * known*mask, mask. */
 static void build_input(vidi_denoiser *m, const float *xt, const float *known, const float *mask, float *video) {
     const vidi_denoiser_config *c = &m->cfg;
     int64_t hw = (int64_t)c->image_size * c->image_size, C = c->channels;
     for (int f = 0; f < c->frames; f++) {
         float *dst = video + (int64_t)f * m->in_channels * hw;
-        memcpy(dst, xt + f * C * hw, sizeof(float) * (size_t)(C * hw));
+        if (xt) memcpy(dst, xt + f * C * hw, sizeof(float) * (size_t)(C * hw));
+        else memset(dst, 0, sizeof(float) * (size_t)(C * hw));
         if (!c->inpaint) continue;
         const float *mk = mask ? mask + f * hw : NULL;
         for (int64_t ch = 0; ch < C; ch++)
@@ -115,25 +117,28 @@ static void unpatchify(const vidi_denoiser *m, const float *tok, float *eps, flo
             }
 }
 
-vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int label, const float *known,
-                                  const float *mask, float *eps, float *v, vidi_denoiser_hook hook, void *user) {
-    if (!m || !xt || !eps) return vidi_set_error(VIDI_ERR_ARG, "vidi_denoiser_forward: model, xt and eps are required");
+/* The checks every forward starts with; *label becomes the embedding row. */
+static vidi_status check_call(const vidi_denoiser *m, int t, int *label) {
     const vidi_denoiser_config *c = &m->cfg;
     if (t < 0 || t >= c->diffusion_steps)
         return vidi_set_error(VIDI_ERR_ARG, "denoiser: timestep %d outside 0..%d", t, c->diffusion_steps - 1);
-    if (label < -1 || label > c->num_classes)
-        return vidi_set_error(VIDI_ERR_ARG, "denoiser: label %d outside 0..%d (or -1 for none)", label, c->num_classes - 1);
-    if (label < 0) label = c->num_classes; /* the null label's row */
+    if (*label < -1 || *label > c->num_classes)
+        return vidi_set_error(VIDI_ERR_ARG, "denoiser: label %d outside 0..%d (or -1 for none)", *label, c->num_classes - 1);
+    if (*label < 0) *label = c->num_classes; /* the null label's row */
+    return VIDI_OK;
+}
+
+/* From the input video (backend memory, [T, in_channels, H, W]) to the
+ * output tokens in m->out; nothing waits for the device. */
+static vidi_status forward_tokens(vidi_denoiser *m, const float *video, int t, int label, vidi_denoiser_hook hook,
+                                  void *user) {
+    const vidi_denoiser_config *c = &m->cfg;
     const vidi_backend *be = m->be;
     int64_t n = m->tokens, d = c->hidden, half = c->depth / 2, P = (int64_t)c->patch * c->patch * m->out_channels;
-    int64_t video_floats = (int64_t)c->frames * m->in_channels * c->image_size * c->image_size;
-    /* Inputs are assembled in host staging memory, then uploaded. */
-    build_input(m, xt, known, mask, m->stage);
-    TRY(be->upload(be, m->video, m->stage, sizeof(float) * (size_t)video_floats));
     vidi_patch_layout pl = {.frames = c->frames, .channels = m->in_channels, .height = c->image_size,
                             .width = c->image_size, .patch_t = 1, .patch_h = c->patch, .patch_w = c->patch,
                             .hidden = c->hidden, .out_row_stride = d};
-    TRY(be->patch_embed(be, m->x, m->video, m->patch_w, m->patch_b, &pl));
+    TRY(be->patch_embed(be, m->x, video, m->patch_w, m->patch_b, &pl));
     TRY(be->add(be, m->x, m->x, m->pos, n * d));
     TRY(report(m, hook, user, "embed", m->x, n, d));
 
@@ -171,11 +176,59 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
     TRY(be->linear(be, m->ada, m->gcond, m->final_ada_w, m->final_ada_b, 1, d, 2 * d, VIDI_ACT_NONE));
     TRY(be->layernorm(be, m->h, x, NULL, NULL, n, d, c->ln_eps));
     TRY(be->modulate(be, m->h, m->h, m->ada + d, 1.0f, m->ada, NULL, n, d));
-    TRY(be->linear(be, m->out, m->h, m->final_w, m->final_b, n, d, P, VIDI_ACT_NONE));
+    return be->linear(be, m->out, m->h, m->final_w, m->final_b, n, d, P, VIDI_ACT_NONE);
+}
+
+vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int label, const float *known,
+                                  const float *mask, float *eps, float *v, vidi_denoiser_hook hook, void *user) {
+    if (!m || !xt || !eps) return vidi_set_error(VIDI_ERR_ARG, "vidi_denoiser_forward: model, xt and eps are required");
+    TRY(check_call(m, t, &label));
+    const vidi_denoiser_config *c = &m->cfg;
+    const vidi_backend *be = m->be;
+    int64_t P = (int64_t)c->patch * c->patch * m->out_channels;
+    int64_t video_floats = (int64_t)c->frames * m->in_channels * c->image_size * c->image_size;
+    /* Inputs are assembled in host staging memory, then uploaded. */
+    build_input(m, xt, known, mask, m->stage);
+    TRY(be->upload(be, m->video, m->stage, sizeof(float) * (size_t)video_floats));
+    TRY(forward_tokens(m, m->video, t, label, hook, user));
     TRY(be->synchronize(be));
-    TRY(be->download(be, m->stage, m->out, sizeof(float) * (size_t)(n * P)));
-    if (hook) hook(user, "final", m->stage, n, P); /* already on the host */
+    TRY(be->download(be, m->stage, m->out, sizeof(float) * (size_t)(m->tokens * P)));
+    if (hook) hook(user, "final", m->stage, m->tokens, P); /* already on the host */
     unpatchify(m, m->stage, eps, c->learn_sigma ? v : NULL);
     if (v && !c->learn_sigma) memset(v, 0, sizeof(float) * (size_t)c->frames * c->channels * c->image_size * c->image_size);
     return VIDI_OK;
+}
+
+/* ---- the forward on backend memory, for the sampling loop ---- */
+
+vidi_status denoiser_set_known(vidi_denoiser *m, const float *known, const float *mask) {
+    if (!m->cfg.inpaint) return VIDI_OK;
+    const vidi_denoiser_config *c = &m->cfg;
+    int64_t video_floats = (int64_t)c->frames * m->in_channels * c->image_size * c->image_size;
+    build_input(m, NULL, known, mask, m->stage); /* x_t: each forward copies it in */
+    return m->be->upload(m->be, m->video, m->stage, sizeof(float) * (size_t)video_floats);
+}
+
+vidi_status denoiser_forward_on(vidi_denoiser *m, const float *xt, int t, int label, float *eps, float *v) {
+    TRY(check_call(m, t, &label));
+    const vidi_denoiser_config *c = &m->cfg;
+    const vidi_backend *be = m->be;
+    if (v && !c->learn_sigma) return vidi_set_error(VIDI_ERR_ARG, "denoiser: v asked of a model without learned variance");
+    int64_t hw = (int64_t)c->image_size * c->image_size, C = c->channels;
+    const float *video = xt; /* a plain model's input is x_t itself */
+    if (c->inpaint) {
+        /* x_t into channels [0, C) of each frame; the known pixels and the mask
+         * are there from denoiser_set_known. gelu without an activation is the
+         * backend interface's copy. */
+        for (int f = 0; f < c->frames; f++)
+            TRY(be->gelu(be, m->video + f * m->in_channels * hw, xt + f * C * hw, C * hw, VIDI_ACT_NONE));
+        video = m->video;
+    }
+    TRY(forward_tokens(m, video, t, label, NULL, NULL));
+    vidi_patch_layout ul = {.frames = c->frames, .channels = m->out_channels, .height = c->image_size,
+                            .width = c->image_size, .patch_t = 1, .patch_h = c->patch, .patch_w = c->patch,
+                            .hidden = c->patch * c->patch * m->out_channels,
+                            .out_row_stride = (int64_t)c->patch * c->patch * m->out_channels};
+    TRY(be->unpatchify(be, eps, m->out, &ul, 0, (int)C));
+    return v ? be->unpatchify(be, v, m->out, &ul, (int)C, (int)C) : VIDI_OK;
 }

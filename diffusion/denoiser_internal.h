@@ -39,9 +39,22 @@ struct vidi_denoiser {
     vidi_device_store store;
     float *hook_scratch; /* host copies of activations for hooks (device backends) */
     size_t hook_scratch_n;
+    /* The sampler's state in the backend's memory (vidi_diffusion_sample_on's
+     * work: 7 clips), made by the first generation and kept, so later ones
+     * allocate nothing. */
+    float *sample_work;
 };
 
 vidi_status denoiser_read_config(vidi_denoiser *m);
 vidi_status denoiser_bind_weights(vidi_denoiser *m);
+
+/* The forward on the backend's memory (the sampling loop's vidi_denoise_fn):
+ * xt, eps and v (NULL, or for a model with learned variance) are in be's
+ * memory; nothing is copied to or from the host but the timestep's
+ * sinusoid, and nothing waits for the device. An in-painting model reads
+ * the known pixels and mask given to denoiser_set_known (both NULL: none
+ * known), which stay until the next call of either forward. */
+vidi_status denoiser_set_known(vidi_denoiser *m, const float *known, const float *mask);
+vidi_status denoiser_forward_on(vidi_denoiser *m, const float *xt, int t, int label, float *eps, float *v);
 
 #endif

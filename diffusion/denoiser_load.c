@@ -266,6 +266,10 @@ void vidi_denoiser_free(vidi_denoiser *m) {
     free(m->labels);
     free(m->block);
     free(m->skips);
+    if (m->sample_work) { /* the stream may still use it */
+        m->be->synchronize(m->be);
+        m->be->release(m->be, m->sample_work);
+    }
     if (m->be && m->be->device_memory) memset(&m->arena, 0, sizeof m->arena); /* the store owns it */
     else vidi_arena_free(&m->arena);
     vidi_device_store_free(&m->store);

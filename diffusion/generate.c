@@ -1,6 +1,9 @@
 /* Generation and in-painting with a denoiser: the model as the samplers'
  * vidi_denoise_fn, conditioned in-painting (known pixels + mask as model
- * inputs) and RePaint (replacement with resampling). */
+ * inputs) and RePaint (replacement with resampling). Generation and
+ * conditioned in-painting sample on the model's backend
+ * (vidi_diffusion_sample_on); RePaint's loop runs on the host, each forward
+ * downloading eps (its replacement and resampling steps are host code). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +22,25 @@ typedef struct model_fn {
     const float *known, *mask; /* model inputs (conditioned in-painting), or NULL */
 } model_fn;
 
-static vidi_status call_model(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
-    model_fn *f = user;
-    const vidi_denoiser_config *c = &f->m->cfg;
+static vidi_status check_clip(const vidi_denoiser *m, int64_t n) {
+    const vidi_denoiser_config *c = &m->cfg;
     if (n != (int64_t)c->frames * c->channels * c->image_size * c->image_size)
         return vidi_set_error(VIDI_ERR_ARG, "denoiser: %lld values is not one clip", (long long)n);
-    return vidi_denoiser_forward(f->m, xt, t, label, f->known, f->mask, eps, v, NULL, NULL);
+    return VIDI_OK;
+}
+
+/* Host memory in and out (RePaint's loop). */
+static vidi_status call_model(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
+    model_fn *f = user;
+    vidi_status st = check_clip(f->m, n);
+    return st ? st : vidi_denoiser_forward(f->m, xt, t, label, f->known, f->mask, eps, v, NULL, NULL);
+}
+
+/* The backend's memory in and out (vidi_diffusion_sample_on's loop). */
+static vidi_status call_model_on(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
+    model_fn *f = user;
+    vidi_status st = check_clip(f->m, n);
+    return st ? st : denoiser_forward_on(f->m, xt, t, label, eps, v);
 }
 
 static vidi_status check_request(const vidi_denoiser *m, const vidi_sample_params *p, const float *known,
@@ -73,8 +89,15 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
     if (mask && method == VIDI_INPAINT_REPAINT) {
         st = vidi_diffusion_repaint(base, &q, call_model, &fn, known, emask, resample, out, n);
     } else {
-        fn.known = known, fn.mask = mask;
-        st = vidi_diffusion_sample(base, &q, call_model, &fn, out, n);
+        /* The sample stays in the model's backend memory (on a GPU: on the
+         * device) from the first noise to the last step. */
+        if (!m->be->unpatchify || !m->be->sampler_step)
+            st = vidi_set_error(VIDI_ERR_UNSUPPORTED,
+                                "backend '%s' has no unpatchify / sampler_step op (needed to sample on it)", m->be->name);
+        else if (!m->sample_work && !(m->sample_work = m->be->alloc(m->be, sizeof(float) * (size_t)n * 7)))
+            st = VIDI_ERR_NOMEM; /* alloc said why */
+        if (st == VIDI_OK) st = denoiser_set_known(m, known, mask);
+        if (st == VIDI_OK) st = vidi_diffusion_sample_on(m->be, base, &q, call_model_on, &fn, out, n, m->sample_work);
     }
     /* The known pixels are given: the result carries them exactly. */
     if (st == VIDI_OK && mask)

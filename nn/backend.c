@@ -17,6 +17,8 @@ const char *vidi_op_name(vidi_op op) {
     case VIDI_OP_GELU: return "gelu";
     case VIDI_OP_PATCH_EMBED: return "patch_embed";
     case VIDI_OP_MODULATE: return "modulate";
+    case VIDI_OP_UNPATCHIFY: return "unpatchify";
+    case VIDI_OP_SAMPLER_STEP: return "sampler_step";
     case VIDI_OP_COUNT: break;
     }
     return "unknown";
@@ -99,6 +101,8 @@ static vidi_backend *host_backend(const char *name) {
         (be)->gelu = vidi_##tier##_gelu;       \
         (be)->patch_embed = vidi_##tier##_patch_embed; \
         (be)->modulate = vidi_##tier##_modulate; \
+        (be)->unpatchify = vidi_##tier##_unpatchify; \
+        (be)->sampler_step = vidi_##tier##_sampler_step; \
     } while (0)
 
 vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out) {

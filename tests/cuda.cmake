@@ -18,7 +18,7 @@ function(vidi_cuda_mutant name file from to op)
   set(dir ${CMAKE_BINARY_DIR}/cuda_mutants/${name})
   set(sources ${CMAKE_CURRENT_SOURCE_DIR}/cuda_mutant.c ${CMAKE_CURRENT_SOURCE_DIR}/harness.c
               ${CMAKE_SOURCE_DIR}/nn/cuda/backend.c)
-  foreach(k elementwise norm attention)
+  foreach(k elementwise norm attention sampler)
     if(k STREQUAL file)
       file(CONFIGURE OUTPUT ${dir}/${k}.c CONTENT "${mutated}" @ONLY)
     else()

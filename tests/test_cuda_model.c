@@ -4,7 +4,9 @@
  * the result back once, and waits for the device only at its end — no host
  * sync inside a forward. Logits equal the CPU's (1e-4 relative; the golden
  * tests check every layer). ViT, ViViT (full forward and the streaming
- * encoder) and the diffusion denoiser. */
+ * encoder) and the diffusion denoiser; and a whole diffusion sampling run,
+ * where the sample stays on the device from the first noise to the last
+ * step: one download, one wait. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +134,51 @@ out:
     vidi_denoiser_free(ref);
 }
 
+/* Generation (and conditioned in-painting) on the device: after the first
+ * run (which allocates the sampler's state), a run allocates nothing,
+ * uploads x_T, the known pixels (in-painting models), one timestep sinusoid per
+ * forward and the noise of each step but the last (DDPM), downloads the
+ * clip once and waits once. The clip equals the CPU's (the eps differ by
+ * float GEMM rounding, carried through the steps). */
+static void generate_case(vidi_backend *cpu, vidi_backend *be, const char *model, vidi_sampler_kind kind, int label,
+                          float guidance, int inpaint) {
+    vidi_denoiser *m = NULL, *ref = NULL;
+    CHECK(vidi_denoiser_load(model, be, &m) == VIDI_OK);
+    CHECK(vidi_denoiser_load(model, cpu, &ref) == VIDI_OK);
+    if (!m || !ref) goto out;
+    const vidi_denoiser_config *c = vidi_denoiser_get_config(m);
+    int hw = c->image_size * c->image_size, n = c->frames * c->channels * hw, steps = 6;
+    float *known = random_floats((size_t)n, 5), *mask = calloc((size_t)(c->frames * hw), sizeof(float));
+    float *a = calloc((size_t)n, sizeof(float)), *b = calloc((size_t)n, sizeof(float));
+    if (inpaint) CHECK(vidi_inpaint_mask_parse("box:2,2,4,4+frames:3", c->frames, c->image_size, c->image_size, mask) == VIDI_OK);
+    vidi_sample_params p = vidi_sample_default_params();
+    p.sampler = kind, p.steps = steps, p.label = label, p.guidance = guidance, p.seed = 11;
+    const float *kn = inpaint ? known : NULL, *mk = inpaint ? mask : NULL;
+    CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
+    mark();
+    CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
+    int forwards = steps * (label >= 0 && guidance != 1.0f ? 2 : 1);
+    char what[96];
+    snprintf(what, sizeof what, "generate %s %s%s", vidi_sampler_name(kind), inpaint ? "in-painting " : "",
+             guidance != 1.0f ? "guided" : "");
+    check_traffic(what, 1 + c->inpaint + forwards + (kind == VIDI_SAMPLER_DDPM ? steps - 1 : 0), 1);
+    CHECK(vidi_diffusion_generate(ref, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, b) == VIDI_OK);
+    check_close(what, a, b, n);
+    free(known), free(mask), free(a), free(b);
+out:
+    vidi_denoiser_free(m);
+    vidi_denoiser_free(ref);
+}
+
+static void test_generate(vidi_backend *cpu, vidi_backend *be) {
+    const char *plain = "tests/golden/diffusion/den_plain/model.safetensors";
+    const char *inpaint = "tests/golden/diffusion/den_inpaint/model.safetensors"; /* learned variance, classes */
+    generate_case(cpu, be, plain, VIDI_SAMPLER_DDPM, -1, 1.0f, 0);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDPM, 2, 2.5f, 0);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDIM, 1, 1.0f, 1);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DPMPP_2M, 3, 3.0f, 1);
+}
+
 int main(void) {
     vidi_backend *cpu = NULL, *be = NULL;
     CHECK(vidi_backend_create("cpu", 1, &cpu) == VIDI_OK);
@@ -140,6 +187,7 @@ int main(void) {
         test_vit(cpu, be);
         test_vivit(cpu, be);
         test_denoiser(cpu, be);
+        test_generate(cpu, be);
     }
     vidi_backend_destroy(be);
     vidi_backend_destroy(cpu);

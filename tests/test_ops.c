@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffusion/sampler_internal.h"
 #include "harness.h"
 #include "nn/cpu/cpu.h"
 #include "vidi/backend.h"
@@ -219,6 +220,32 @@ static vidi_status shim_modulate(vidi_be *be, float *out, const float *in, const
     return dev_finish(st, out, o, n);
 }
 
+static vidi_status shim_unpatchify(vidi_be *be, float *video, const float *tokens, const vidi_patch_layout *l, int c0,
+                                   int nc) {
+    (void)be;
+    int64_t no = (int64_t)l->frames * nc * l->height * l->width;
+    int64_t nt = (int64_t)(l->frames / l->patch_t) * (l->height / l->patch_h) * (l->width / l->patch_w);
+    float *o = dev_out(video, no);
+    vidi_status st = dev->unpatchify(dev, o, dev_copy(tokens, (nt - 1) * l->out_row_stride + l->hidden), l, c0, nc);
+    return dev_finish(st, video, o, no);
+}
+
+/* Every input to the device; out (in place: xt's copy) and x0_out as guarded regions. */
+static vidi_status shim_sampler_step(vidi_be *be, const vidi_sampler_step *s, int64_t n) {
+    (void)be;
+    vidi_sampler_step d = *s;
+    float *o = dev_out(s->out, n), *x0 = s->x0_out ? dev_out(s->x0_out, n) : NULL;
+    d.out = o;
+    d.xt = s->xt == s->out ? o : dev_copy(s->xt, n);
+    d.eps = dev_copy(s->eps, n), d.eps_uncond = dev_copy(s->eps_uncond, n), d.noise = dev_copy(s->noise, n);
+    d.v = dev_copy(s->v, n), d.x0_in = dev_copy(s->x0_in, n), d.x0_prev = dev_copy(s->x0_prev, n);
+    d.x0_out = x0;
+    vidi_status st = dev->sampler_step(dev, &d, n);
+    if (st == VIDI_OK && x0)
+        st = dev->download(dev, s->x0_out - GUARD, x0 - GUARD, (size_t)(n + 2 * GUARD) * sizeof *x0);
+    return dev_finish(st, s->out, o, n);
+}
+
 static int shim_supports_op(vidi_be *be, vidi_op op) {
     (void)be;
     return dev->supports_op(dev, op);
@@ -238,6 +265,8 @@ static vidi_backend *device_shim(vidi_backend *device) {
     shim.gelu = shim_gelu;
     shim.patch_embed = shim_patch_embed;
     shim.modulate = device->modulate ? shim_modulate : NULL;
+    shim.unpatchify = shim_unpatchify;
+    shim.sampler_step = shim_sampler_step;
     shim.supports_op = shim_supports_op;
     return &shim;
 }
@@ -521,6 +550,141 @@ static void test_modulate(vidi_backend *ref, vidi_backend *be) {
                 }
 }
 
+/* ---- unpatchify ---- */
+
+/* A copy: exact. The output is guarded, so a value written outside the
+ * channels asked for, or not written, shows. */
+static void unpatchify_case(vidi_backend *ref, vidi_backend *be, vidi_patch_layout l, int c0, int nc) {
+    int64_t nt = (int64_t)(l.frames / l.patch_t) * (l.height / l.patch_h) * (l.width / l.patch_w);
+    int64_t n_tok = (nt - 1) * l.out_row_stride + l.hidden, n_out = (int64_t)l.frames * nc * l.height * l.width;
+    float *tokens = rand_buf(n_tok, -2.0f, 2.0f);
+    float *want = guarded_alloc(n_out), *got = guarded_alloc(n_out);
+    char shape[128];
+    snprintf(shape, sizeof shape, "video %dx%dx%dx%d patch %dx%dx%d stride %lld channels [%d,%d)", l.frames, l.channels,
+             l.height, l.width, l.patch_t, l.patch_h, l.patch_w, (long long)l.out_row_stride, c0, c0 + nc);
+    CHECK(ref->unpatchify(ref, want, tokens, &l, c0, nc) == VIDI_OK);
+    vidi_status st = be->unpatchify(be, got, tokens, &l, c0, nc);
+    CHECK_MSG(st == VIDI_OK, "unpatchify [%s] %s: %s", config, shape, vidi_last_error());
+    compare("unpatchify", shape, got, want, n_out, (tolerance){0, 0});
+    free(tokens);
+    guarded_free(want); guarded_free(got);
+}
+
+static void test_unpatchify(vidi_backend *ref, vidi_backend *be) {
+    if (!be->supports_op(be, VIDI_OP_UNPATCHIFY) || !be->unpatchify) return;
+    /* The denoiser's output: eps then v (2C channels), patch 2x2. */
+    unpatchify_case(ref, be, (vidi_patch_layout){4, 6, 8, 8, 1, 2, 2, 24, 24}, 0, 3);
+    unpatchify_case(ref, be, (vidi_patch_layout){4, 6, 8, 8, 1, 2, 2, 24, 24}, 3, 3);
+    unpatchify_case(ref, be, (vidi_patch_layout){4, 2, 6, 9, 2, 3, 3, 36, 40}, 1, 1); /* tubelets, padded rows */
+    unpatchify_case(ref, be, (vidi_patch_layout){1, 1, 1, 1, 1, 1, 1, 1, 1}, 0, 1);
+    unpatchify_case(ref, be, (vidi_patch_layout){8, 6, 64, 64, 1, 8, 8, 384, 384}, 0, 3); /* big enough for threads */
+}
+
+/* ---- sampler step ---- */
+
+/* ref and cpu run the same double expressions, and so does the emulated
+ * kernel: equal bytes. A GPU fuses multiply-adds in double (~1e-16 relative)
+ * before the rounding to float; that moves a result by at most a float ulp,
+ * or a float intermediate (guided eps, DPM++'s x0) by one ulp times the
+ * step's coefficients: 1e-6 absolute and relative is ~10x that. */
+static const tolerance step_tol = {1e-6, 1e-6};
+
+static void step_case(vidi_backend *ref, vidi_backend *be, vidi_sampler_step s, int64_t n, const char *what) {
+    float *xt = rand_buf(n, -3.0f, 3.0f), *eps = rand_buf(n, -3.0f, 3.0f), *eps_u = rand_buf(n, -3.0f, 3.0f);
+    float *noise = rand_buf(n, -3.0f, 3.0f), *v = rand_buf(n, -1.0f, 1.0f), *x0p = rand_buf(n, -1.0f, 1.0f);
+    float *x0i = rand_buf(n, -1.0f, 1.0f);
+    float *want = guarded_alloc(n), *got = guarded_alloc(n), *want_x0 = guarded_alloc(n), *got_x0 = guarded_alloc(n);
+    int in_place = s.out != NULL; /* the caller's marker: out aliases xt */
+    if (s.eps) s.eps = eps;
+    if (s.eps_uncond) s.eps_uncond = eps_u;
+    if (s.noise) s.noise = noise;
+    if (s.v) s.v = v;
+    if (s.x0_prev) s.x0_prev = x0p;
+    if (s.x0_in) s.x0_in = x0i;
+    char shape[160];
+    snprintf(shape, sizeof shape, "%s n=%lld guided=%d noise=%d v=%d clip=%d x0_prev=%d in-place=%d", what,
+             (long long)n, !!s.eps_uncond, !!s.noise, !!s.v, s.clip, !!s.x0_prev, in_place);
+    vidi_sampler_step w = s, g = s;
+    w.out = want, w.xt = xt, w.x0_out = s.x0_out ? want_x0 : NULL;
+    CHECK(ref->sampler_step(ref, &w, n) == VIDI_OK);
+    if (in_place) memcpy(got, xt, (size_t)n * sizeof *xt);
+    g.out = got, g.xt = in_place ? got : xt, g.x0_out = s.x0_out ? got_x0 : NULL;
+    vidi_status st = be->sampler_step(be, &g, n);
+    CHECK_MSG(st == VIDI_OK, "sampler_step [%s] %s: %s", config, shape, vidi_last_error());
+    compare("sampler_step", shape, got, want, n, step_tol);
+    if (s.x0_out) compare("sampler_step x0", shape, got_x0, want_x0, n, step_tol);
+    free(xt); free(eps); free(eps_u); free(noise); free(v); free(x0p); free(x0i);
+    guarded_free(want); guarded_free(got); guarded_free(want_x0); guarded_free(got_x0);
+}
+
+/* Coefficients from real processes (diffusion/sampler.c computes them the
+ * same way for the sampling loop) at the first, second, middle and last
+ * step; marker pointers (any non-NULL) say which operands a case has. */
+static void test_sampler_step(vidi_backend *ref, vidi_backend *be) {
+    if (!be->supports_op(be, VIDI_OP_SAMPLER_STEP) || !be->sampler_step) return;
+    static float mark;
+    float *on = &mark;
+    static const int64_t ns[] = {1, 7, 1000};
+    vidi_diffusion *base[2] = {NULL, NULL}, *d[2] = {NULL, NULL};
+    CHECK(vidi_diffusion_create_named(VIDI_SCHEDULE_LINEAR, 200, &base[0]) == VIDI_OK);
+    CHECK(vidi_diffusion_create_named(VIDI_SCHEDULE_COSINE, 1000, &base[1]) == VIDI_OK);
+    for (int pi = 0; pi < 2; pi++) CHECK(base[pi] && vidi_diffusion_respace(base[pi], pi ? "50" : "10", &d[pi]) == VIDI_OK);
+    for (int pi = 0; pi < 2 && d[pi]; pi++) {
+        int T = d[pi]->num_timesteps, ts[4] = {0, 1, T / 2, T - 1};
+        for (int ti = 0; ti < 4; ti++)
+            for (int ni = 0; ni < 3; ni++)
+                for (int var = 0; var < 4; var++) { /* bit 0: guidance, bit 1: v (DDPM) / eta (DDIM) */
+                    int t = ts[ti], alt = (ti + ni + var) & 1;
+                    int64_t n = ns[ni];
+                    vidi_sampler_step s = {.eps = on, .eps_uncond = var & 1 ? on : NULL, .guidance = 2.5, .clip = !alt,
+                                           .out = alt ? on : NULL};
+                    char what[64];
+                    sampler_ddpm_coefs(d[pi], t, &s);
+                    s.noise = t > 0 ? on : NULL, s.v = var & 2 ? on : NULL;
+                    snprintf(what, sizeof what, "ddpm T=%d t=%d", T, t);
+                    step_case(ref, be, s, n, what);
+                    vidi_sampler_step e = {.eps = on, .eps_uncond = var & 1 ? on : NULL, .guidance = 0.5, .clip = alt,
+                                           .out = alt ? NULL : on};
+                    sampler_ddim_coefs(d[pi], t, var & 2 ? 0.7f : 0.0f, &e);
+                    e.noise = t > 0 && e.sigma > 0.0 ? on : NULL;
+                    snprintf(what, sizeof what, "ddim T=%d t=%d eta=%g", T, t, var & 2 ? 0.7 : 0.0);
+                    step_case(ref, be, e, n, what);
+                }
+        /* DPM++ on the base process: first order, 2M, the final step to the
+         * data, and the data prediction given (x0_in) instead of eps. */
+        const vidi_diffusion *b = base[pi];
+        int N = 10, steps[10];
+        CHECK(vidi_dpmpp_timesteps(b->num_timesteps, N, steps) == VIDI_OK);
+        for (int k = 0; k < N; k++)
+            for (int ni = 0; ni < 3; ni++)
+                for (int var = 0; var < 4; var++) { /* bit 0: guidance, bit 1: x0_in instead of eps */
+                    int t = steps[k];
+                    double ab_t = k + 1 < N ? b->alphas_cumprod[steps[k + 1]] : 1.0;
+                    double ab_s1 = k > 0 ? b->alphas_cumprod[steps[k - 1]] : 0.0;
+                    vidi_sampler_step s = {.clip = (k + var) & 1, .out = (k + ni) & 1 ? on : NULL, .guidance = 1.5};
+                    CHECK(sampler_dpmpp_coefs(ab_s1, b->alphas_cumprod[t], ab_t, k > 0, &s) == VIDI_OK);
+                    s.ra = b->sqrt_recip_alphas_cumprod[t], s.rm1 = b->sqrt_recipm1_alphas_cumprod[t];
+                    if (var & 2) s.x0_in = on;
+                    else s.eps = on, s.x0_out = on, s.eps_uncond = var & 1 ? on : NULL;
+                    if (k > 0 && !s.to_data) s.x0_prev = on;
+                    char what[64];
+                    snprintf(what, sizeof what, "dpm++ T=%d step %d of %d x0_in=%d", b->num_timesteps, k, N, !!(var & 2));
+                    step_case(ref, be, s, ns[ni], what);
+                }
+    }
+    /* Long spans: the CPU splits them over its pool. */
+    if (d[1]) {
+        vidi_sampler_step s = {.eps = on, .eps_uncond = on, .guidance = 3.0, .clip = 1, .v = on, .noise = on};
+        sampler_ddpm_coefs(d[1], 20, &s);
+        step_case(ref, be, s, 100003, "ddpm long");
+        vidi_sampler_step e = {.eps = on, .clip = 1, .x0_out = on, .x0_prev = on};
+        CHECK(sampler_dpmpp_coefs(0.3, 0.4, 0.6, 1, &e) == VIDI_OK);
+        e.ra = 1.0 / sqrt(0.4), e.rm1 = sqrt(1.0 / 0.4 - 1.0);
+        step_case(ref, be, e, 100003, "dpm++ long");
+    }
+    for (int pi = 0; pi < 2; pi++) vidi_diffusion_free(base[pi]), vidi_diffusion_free(d[pi]);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(vidi_backend *be) {
@@ -562,6 +726,28 @@ static void test_errors(vidi_backend *be) {
         CHECK_MSG(be->modulate(be, buf, buf, buf, NAN, NULL, NULL, 2, 4) == VIDI_ERR_ARG, "%s modulate nan bias", n);
         CHECK(be->modulate(be, buf, buf, buf, 1.0f, NULL, NULL, 0, 4) == VIDI_OK);
     }
+    vidi_patch_layout u = {4, 6, 8, 8, 1, 2, 2, 24, 24};
+    CHECK_MSG(be->unpatchify(be, buf, buf, &u, 3, 4) == VIDI_ERR_ARG, "%s unpatchify channels", n);
+    CHECK(strstr(vidi_last_error(), "channels [3, 7)") != NULL);
+    u.hidden = 23;
+    CHECK_MSG(be->unpatchify(be, buf, buf, &u, 0, 3) == VIDI_ERR_ARG, "%s unpatchify token width", n);
+    u.hidden = 24, u.out_row_stride = 20;
+    CHECK_MSG(be->unpatchify(be, buf, buf, &u, 0, 3) == VIDI_ERR_ARG, "%s unpatchify stride", n);
+    u.out_row_stride = 24;
+    CHECK_MSG(be->unpatchify(be, buf, buf, NULL, 0, 3) == VIDI_ERR_ARG, "%s unpatchify NULL layout", n);
+    vidi_sampler_step s = {.out = buf, .xt = buf, .eps = buf, .ra = 1.0, .rm1 = 0.5};
+    CHECK_MSG(be->sampler_step(be, NULL, 4) == VIDI_ERR_ARG, "%s sampler_step NULL", n);
+    CHECK_MSG(be->sampler_step(be, &s, -1) == VIDI_ERR_ARG, "%s sampler_step n<0", n);
+    s.kind = (vidi_step_kind)7;
+    CHECK_MSG(be->sampler_step(be, &s, 4) == VIDI_ERR_ARG, "%s sampler_step kind", n);
+    CHECK(strstr(vidi_last_error(), "unknown kind 7") != NULL);
+    s.kind = VIDI_STEP_DDIM, s.sab = NAN;
+    CHECK_MSG(be->sampler_step(be, &s, 4) == VIDI_ERR_ARG, "%s sampler_step NaN coefficient", n);
+    s.sab = 1.0, s.eps = NULL;
+    CHECK_MSG(be->sampler_step(be, &s, 4) == VIDI_ERR_ARG, "%s sampler_step no eps", n);
+    s.kind = VIDI_STEP_DPMPP_2M, s.x0_in = buf, s.x0_prev = buf, s.r0 = 0.0;
+    CHECK_MSG(be->sampler_step(be, &s, 4) == VIDI_ERR_ARG, "%s sampler_step r0 = 0", n);
+    CHECK(be->sampler_step(be, &s, 0) != VIDI_OK); /* the coefficients are checked even for no values */
     /* Empty work is fine. */
     CHECK(be->linear(be, buf, buf, buf, NULL, 0, 4, 4, VIDI_ACT_GELU_ERF) == VIDI_OK);
     CHECK(be->add(be, buf, buf, buf, 0) == VIDI_OK);
@@ -595,6 +781,8 @@ static void test_backend_api(void) {
     CHECK(vidi_backend_create(NULL, 1, &be) == VIDI_ERR_ARG);
     CHECK(strcmp(vidi_op_name(VIDI_OP_PATCH_EMBED), "patch_embed") == 0);
     CHECK(strcmp(vidi_op_name(VIDI_OP_ATTENTION), "attention") == 0);
+    CHECK(strcmp(vidi_op_name(VIDI_OP_SAMPLER_STEP), "sampler_step") == 0);
+    CHECK(strcmp(vidi_op_name(VIDI_OP_UNPATCHIFY), "unpatchify") == 0);
     vidi_attn_layout l = vidi_attn_layout_fused_qkv(2, 12, 197, 64);
     CHECK(l.q_tok == 3 * 768 && l.q_head == 64 && l.q_batch == 197 * 3 * 768 && l.o_tok == 768 &&
           l.o_batch == 197 * 768 && l.kv_len == 197);
@@ -631,6 +819,8 @@ int main(void) {
                 test_elementwise(ref, subject);
                 test_patch_embed(ref, subject);
                 test_modulate(ref, subject);
+                test_unpatchify(ref, subject);
+                test_sampler_step(ref, subject);
                 if (is_cpu) vidi_cpu_force_scalar(0);
                 vidi_backend_destroy(be);
             }

@@ -39,6 +39,9 @@ typedef struct vidi_backend {
                                const float *bias, const vidi_patch_layout *layout);
     vidi_status (*modulate)(vidi_be *be, float *out, const float *in, const float *scale, float scale_bias,
                             const float *shift, const float *res, int64_t rows, int64_t dim);
+    vidi_status (*unpatchify)(vidi_be *be, float *video, const float *tokens, const vidi_patch_layout *layout,
+                              int c0, int nc);
+    vidi_status (*sampler_step)(vidi_be *be, const vidi_sampler_step *step, int64_t n);
 } vidi_backend;
 
 /* name: "ref", "cpu", "cuda", "cuda-emu" (the CUDA backend on the CUDA

@@ -163,9 +163,25 @@ vidi_status vidi_sampler_process(const vidi_diffusion *base, const vidi_sample_p
 vidi_status vidi_dpmpp_timesteps(int T, int N, int *ts);
 
 /* Runs the sampler from pure noise (drawn from p->seed) and leaves x0 in x
- * (n floats). eps/v scratch is allocated here. */
+ * (n floats). Host memory throughout; eps/v scratch is allocated here. */
 vidi_status vidi_diffusion_sample(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
                                   void *user, float *x, int64_t n);
+
+/* The same loop with the sample on a backend: x_t, eps, v and the sampler's
+ * state live in be's memory, fn reads x_t and writes eps (and v) there, and
+ * every step is be->sampler_step. On a device backend the sample stays on
+ * the device from the first noise to the last step: per step the host only
+ * computes the step's coefficients (double) and draws the noise
+ * (vidi_randn, uploaded, so a seed gives the same noise on every backend);
+ * x (host memory) receives the result, one download at the end. On a host
+ * backend the result is the same bytes as vidi_diffusion_sample's.
+ * p->after_step gets host memory: on a device backend x is downloaded for
+ * it and uploaded again, every step. work: 7n floats of be's memory for the
+ * sampler's state, reused across calls; NULL: allocated here per call. */
+struct vidi_backend;
+vidi_status vidi_diffusion_sample_on(const struct vidi_backend *be, const vidi_diffusion *base,
+                                     const vidi_sample_params *p, vidi_denoise_fn fn, void *user, float *x, int64_t n,
+                                     float *work);
 
 /* ---- the denoiser (diffusion/denoiser*.c; PyTorch twin: tools/diffusion_reference.py) ----
  *

@@ -34,6 +34,8 @@ typedef enum vidi_op {
     VIDI_OP_GELU,
     VIDI_OP_PATCH_EMBED,
     VIDI_OP_MODULATE,
+    VIDI_OP_UNPATCHIFY,
+    VIDI_OP_SAMPLER_STEP,
     VIDI_OP_COUNT
 } vidi_op;
 
@@ -73,6 +75,47 @@ typedef struct vidi_patch_layout {
     int64_t out_row_stride;
 } vidi_patch_layout;
 
+/* One step of a diffusion sampler (diffusion/sampler.c), elementwise over n
+ * values. The per-step scalars are computed on the host in double from the
+ * diffusion tables; the op evaluates the per-element formula in double and
+ * stores float (the ref and cpu tiers in the same order of operations, so
+ * they give the same bytes; a GPU may fuse multiply-adds). Every step first
+ * forms the model's eps (guided when eps_uncond is given, rounded to float)
+ * and the data prediction x0 = ra x_t - rm1 eps, clamped to [-1, 1] when
+ * clip, then:
+ *   DDPM:   out = c1 x0 + c2 x_t [+ exp(log_var / 2) noise],
+ *           log_var = f max_log + (1 - f) min_log, f = (v + 1) / 2 (0 without v)
+ *   DDIM:   out = x0 sab + dir e' [+ sigma noise], e' = (ra x_t - x0) / rm1
+ *   DPM++:  x0 rounded to float (written to x0_out, the next step's x0_prev);
+ *           out = ratio x_t - c_x0 x0 [- c_d1 (x0 - x0_prev) / r0]; to_data: out = x0
+ * Bracketed terms only with their operand (noise, x0_prev) non-NULL. out may
+ * alias xt; x0_out aliases nothing. */
+typedef enum vidi_step_kind {
+    VIDI_STEP_DDPM = 0, /* ancestral (improved-diffusion p_sample) */
+    VIDI_STEP_DDIM,     /* improved-diffusion ddim_sample */
+    VIDI_STEP_DPMPP_2M, /* DPM-Solver++(2M), diffusers' midpoint form */
+} vidi_step_kind;
+
+typedef struct vidi_sampler_step {
+    vidi_step_kind kind;
+    float *out;
+    const float *xt;
+    const float *eps;        /* DPM++ may pass NULL and give x0_in instead */
+    const float *eps_uncond; /* guidance: eps <- eps_uncond + guidance (eps - eps_uncond); NULL: none */
+    double guidance;
+    double ra, rm1;
+    int clip;
+    const float *noise;      /* DDPM, DDIM */
+    const float *v;          /* DDPM: learned variance range, or NULL */
+    double c1, c2, min_log, max_log;    /* DDPM */
+    double sab, dir, sigma;             /* DDIM */
+    const float *x0_in;      /* DPM++ without eps: the data prediction */
+    float *x0_out;           /* DPM++ with eps: receives x0, or NULL */
+    const float *x0_prev;    /* DPM++: the previous step's x0, NULL for first order */
+    double ratio, c_x0, c_d1, r0; /* DPM++ */
+    int to_data;             /* DPM++: the last step, to sigma = 0 */
+} vidi_sampler_step;
+
 struct vidi_backend;
 typedef const struct vidi_backend vidi_be;
 
@@ -100,7 +143,14 @@ typedef const struct vidi_backend vidi_be;
      * shift, NULL); gated residual: (x, y, gate, 0, NULL, x). out may alias in or res. */              \
     vidi_status vidi_##tier##_modulate(vidi_be *be, float *out, const float *in, const float *scale,    \
                                        float scale_bias, const float *shift, const float *res,          \
-                                       int64_t rows, int64_t dim);
+                                       int64_t rows, int64_t dim);                                      \
+    /* patch_embed's gather read backwards (DiT's output tokens to pixels): token rows in patch_embed's \
+     * order at row stride layout->out_row_stride, each layout->hidden = channels*pt*ph*pw values in    \
+     * the weight's (c, kt, kh, kw) order; writes channels [c0, c0+nc) to video [frames, nc, H, W]. */  \
+    vidi_status vidi_##tier##_unpatchify(vidi_be *be, float *video, const float *tokens,                \
+                                         const vidi_patch_layout *layout, int c0, int nc);              \
+    /* one diffusion sampler step over n values (vidi_sampler_step above) */                            \
+    vidi_status vidi_##tier##_sampler_step(vidi_be *be, const vidi_sampler_step *step, int64_t n);
 
 VIDI_DECLARE_OPS(ref)
 VIDI_DECLARE_OPS(cpu)

@@ -287,6 +287,19 @@ static vidi_status cuda_modulate(vidi_be *be, float *out, const float *in, const
         VIDI_CU(launch_modulate)(impl_of(be)->stream, out, in, scale, scale_bias, shift, res, rows, dim), "modulate");
 }
 
+static vidi_status cuda_unpatchify(vidi_be *be, float *video, const float *tokens, const vidi_patch_layout *l, int c0,
+                                   int nc) {
+    vidi_status st = vidi_check_unpatchify(video, tokens, l, c0, nc);
+    if (st != VIDI_OK) return st;
+    return cuda_status(VIDI_CU(launch_unpatchify)(impl_of(be)->stream, video, tokens, l, c0, nc), "unpatchify");
+}
+
+static vidi_status cuda_sampler_step(vidi_be *be, const vidi_sampler_step *step, int64_t n) {
+    vidi_status st = vidi_check_sampler_step(step, n);
+    if (st != VIDI_OK) return st;
+    return cuda_status(VIDI_CU(launch_sampler_step)(impl_of(be)->stream, step, n), "sampler_step");
+}
+
 /* im2col into the grow-only scratch, then one GEMM writing the strided rows. */
 static vidi_status cuda_patch_embed(vidi_be *be, float *out, const float *video, const float *weight,
                                     const float *bias, const vidi_patch_layout *l) {
@@ -356,6 +369,8 @@ vidi_status VIDI_CU(backend_create)(const char *name, vidi_backend **out) {
     be->gelu = cuda_gelu;
     be->patch_embed = cuda_patch_embed;
     be->modulate = cuda_modulate;
+    be->unpatchify = cuda_unpatchify;
+    be->sampler_step = cuda_sampler_step;
     im->gemm_mode = gemm_mode_from_env();
     vidi_status st = cuda_status(cudaSetDevice(0), name);
     if (st == VIDI_OK) st = cuda_status(cudaStreamCreateWithFlags(&im->stream, cudaStreamNonBlocking), name);

@@ -1,6 +1,6 @@
 /* Elementwise kernels: add, GELU (erf / tanh), the GEMM epilogue cuBLASLt
- * cannot fuse (bias + activation), modulate (adaLN) and the im2col gather
- * of patch / tubelet embedding. Grid-stride loops. */
+ * cannot fuse (bias + activation), modulate (adaLN), the im2col gather
+ * of patch / tubelet embedding and its inverse, unpatchify. Grid-stride loops. */
 #include "nn/cuda/kernel.h"
 #include "nn/cuda/kernels.h"
 
@@ -165,5 +165,47 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_modulate)(cudaStream_t s, float *out, 
     if (res) VIDI_DEV_RANGE(res, bytes);
     modulate_args args = {out, in, scale, shift, res, scale_bias, n, dim};
     VIDI_LAUNCH(modulate_kernel, VIDI_DIM3(ew_blocks(n), 1, 1), VIDI_DIM3(EW_THREADS, 1, 1), 0, s, args);
+    return cudaGetLastError();
+}
+
+typedef struct unpatchify_args {
+    float *video;
+    const float *tokens;
+    int height, width, pt, ph, pw, nh, nw, c0, nc;
+    int64_t stride, n;
+} unpatchify_args;
+
+/* One thread per output value (t, c, y, x): a gather from its token row. */
+VIDI_KERNEL(unpatchify_kernel, unpatchify_args, a) {
+    int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < a.n; i += stride) {
+        int x = (int)(i % a.width), y = (int)(i / a.width % a.height);
+        int64_t c = i / ((int64_t)a.width * a.height) % a.nc, t = i / ((int64_t)a.width * a.height * a.nc);
+        int64_t row = ((t / a.pt) * a.nh + y / a.ph) * a.nw + x / a.pw;
+        int64_t col = (((a.c0 + c) * a.pt + t % a.pt) * a.ph + y % a.ph) * a.pw + x % a.pw;
+        a.video[i] = a.tokens[row * a.stride + col];
+    }
+}
+
+VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_unpatchify)(cudaStream_t s, float *video, const float *tokens,
+                                                      const vidi_patch_layout *l, int c0, int nc) {
+    unpatchify_args args;
+    args.video = video;
+    args.tokens = tokens;
+    args.height = l->height;
+    args.width = l->width;
+    args.pt = l->patch_t;
+    args.ph = l->patch_h;
+    args.pw = l->patch_w;
+    args.nh = l->height / l->patch_h;
+    args.nw = l->width / l->patch_w;
+    args.c0 = c0;
+    args.nc = nc;
+    args.stride = l->out_row_stride;
+    args.n = (int64_t)l->frames * nc * l->height * l->width;
+    int64_t tokens_n = (int64_t)(l->frames / l->patch_t) * args.nh * args.nw;
+    VIDI_DEV_RANGE(video, (size_t)args.n * sizeof(float));
+    VIDI_DEV_RANGE(tokens, ((size_t)(tokens_n - 1) * (size_t)args.stride + (size_t)l->hidden) * sizeof(float));
+    VIDI_LAUNCH(unpatchify_kernel, VIDI_DIM3(ew_blocks(args.n), 1, 1), VIDI_DIM3(EW_THREADS, 1, 1), 0, s, args);
     return cudaGetLastError();
 }

@@ -34,6 +34,12 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_modulate)(cudaStream_t s, float *out, 
 /* cols[token, k] for the patch GEMM, k in the weight's (c, kt, kh, kw) order. */
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_im2col)(cudaStream_t s, float *cols, const float *video,
                                                   const vidi_patch_layout *l);
+/* patch_embed's gather read backwards: channels [c0, c0+nc) of the token rows into a video. */
+VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_unpatchify)(cudaStream_t s, float *video, const float *tokens,
+                                                      const vidi_patch_layout *l, int c0, int nc);
+/* One diffusion sampler step (vidi_sampler_step, ops.h); the step's pointers
+ * are device memory, the struct itself host memory (passed by value). */
+VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_sampler_step)(cudaStream_t s, const vidi_sampler_step *step, int64_t n);
 /* The fused flash attention; head_dim <= VIDI_CUDA_ATTN_WIDE_MAX_HEAD_DIM,
  * batch <= 65535, heads <= 65535 (the caller checks). */
 VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_attention)(cudaStream_t s, float *out, const float *q, const float *k,

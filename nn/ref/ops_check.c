@@ -91,3 +91,54 @@ vidi_status vidi_check_modulate(const float *out, const float *in, const float *
     if (rows > 0 && (!out || !in || !scale)) return vidi_set_error(VIDI_ERR_ARG, "modulate: NULL operand");
     return VIDI_OK;
 }
+
+vidi_status vidi_check_unpatchify(const float *video, const float *tokens, const vidi_patch_layout *l, int c0, int nc) {
+    if (!l) return vidi_set_error(VIDI_ERR_ARG, "unpatchify: NULL layout");
+    if (l->frames <= 0 || l->channels <= 0 || l->height <= 0 || l->width <= 0 || l->patch_t <= 0 ||
+        l->patch_h <= 0 || l->patch_w <= 0)
+        return vidi_set_error(VIDI_ERR_ARG, "unpatchify: bad dims video %dx%dx%dx%d patch %dx%dx%d", l->frames,
+                              l->channels, l->height, l->width, l->patch_t, l->patch_h, l->patch_w);
+    if (l->frames % l->patch_t || l->height % l->patch_h || l->width % l->patch_w)
+        return vidi_set_error(VIDI_ERR_ARG,
+                              "unpatchify: patch %dx%dx%d does not divide video %dx%dx%d (T x H x W)",
+                              l->patch_t, l->patch_h, l->patch_w, l->frames, l->height, l->width);
+    if ((int64_t)l->hidden != (int64_t)l->channels * l->patch_t * l->patch_h * l->patch_w)
+        return vidi_set_error(VIDI_ERR_ARG, "unpatchify: token width %d is not channels x patch = %lld", l->hidden,
+                              (long long)l->channels * l->patch_t * l->patch_h * l->patch_w);
+    if (l->out_row_stride < l->hidden)
+        return vidi_set_error(VIDI_ERR_ARG, "unpatchify: token row stride %lld < token width %d",
+                              (long long)l->out_row_stride, l->hidden);
+    if (c0 < 0 || nc < 1 || c0 > l->channels - nc)
+        return vidi_set_error(VIDI_ERR_ARG, "unpatchify: channels [%d, %d) outside the tokens' 0..%d", c0, c0 + nc,
+                              l->channels);
+    if (!video || !tokens) return vidi_set_error(VIDI_ERR_ARG, "unpatchify: NULL video or tokens");
+    return VIDI_OK;
+}
+
+static int all_finite(const double *v, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* The scalars a kind reads must be finite: a NaN coefficient (a host-side
+ * table bug, an abar of 0 or 1 where it cannot be) would poison every value. */
+vidi_status vidi_check_sampler_step(const vidi_sampler_step *s, int64_t n) {
+    if (!s) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: NULL step");
+    if (n < 0) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: negative n=%lld", (long long)n);
+    if (s->kind != VIDI_STEP_DDPM && s->kind != VIDI_STEP_DDIM && s->kind != VIDI_STEP_DPMPP_2M)
+        return vidi_set_error(VIDI_ERR_ARG, "sampler_step: unknown kind %d", (int)s->kind);
+    int dpm = s->kind == VIDI_STEP_DPMPP_2M;
+    if (n > 0 && (!s->out || !s->xt || (!s->eps && !(dpm && s->x0_in))))
+        return vidi_set_error(VIDI_ERR_ARG, "sampler_step: NULL out, x_t or eps%s", dpm ? " (and no x0_in)" : "");
+    double common[] = {s->ra, s->rm1, s->eps_uncond ? s->guidance : 0.0};
+    double ddpm[] = {s->c1, s->c2, s->min_log, s->v ? s->max_log : 0.0};
+    double ddim[] = {s->sab, s->dir, s->sigma};
+    double dpmpp[] = {s->ratio, s->c_x0, s->x0_prev ? s->c_d1 : 0.0, s->x0_prev ? s->r0 : 1.0};
+    int ok = all_finite(common, 3) && (s->kind == VIDI_STEP_DDPM   ? all_finite(ddpm, 4)
+                                       : s->kind == VIDI_STEP_DDIM ? all_finite(ddim, 3)
+                                                                   : all_finite(dpmpp, 4));
+    if (!ok) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: a coefficient is not finite");
+    if (dpm && s->x0_prev && s->r0 == 0.0) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: r0 is 0");
+    return VIDI_OK;
+}

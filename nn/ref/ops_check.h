@@ -17,5 +17,8 @@ vidi_status vidi_check_patch_embed(const float *out, const float *video, const f
                                    const vidi_patch_layout *layout);
 vidi_status vidi_check_modulate(const float *out, const float *in, const float *scale, int64_t rows, int64_t dim,
                                 float scale_bias);
+vidi_status vidi_check_unpatchify(const float *video, const float *tokens, const vidi_patch_layout *layout, int c0,
+                                  int nc);
+vidi_status vidi_check_sampler_step(const vidi_sampler_step *step, int64_t n);
 
 #endif

@@ -1,4 +1,5 @@
-/* Reference patch / tubelet embedding: a strided Conv3d, written as loops. */
+/* Reference patch / tubelet embedding (a strided Conv3d, written as loops)
+ * and its gather read backwards, unpatchify. */
 #include "nn/ref/ops_check.h"
 
 vidi_status vidi_ref_patch_embed(vidi_be *be, float *out, const float *video, const float *weight,
@@ -28,5 +29,23 @@ vidi_status vidi_ref_patch_embed(vidi_be *be, float *out, const float *video, co
                     out[row * l->out_row_stride + o] = (float)acc;
                 }
             }
+    return VIDI_OK;
+}
+
+vidi_status vidi_ref_unpatchify(vidi_be *be, float *video, const float *tokens, const vidi_patch_layout *l, int c0,
+                                int nc) {
+    (void)be;
+    vidi_status st = vidi_check_unpatchify(video, tokens, l, c0, nc);
+    if (st != VIDI_OK) return st;
+    const int nh = l->height / l->patch_h, nw = l->width / l->patch_w;
+    for (int t = 0; t < l->frames; t++)
+        for (int c = 0; c < nc; c++)
+            for (int y = 0; y < l->height; y++)
+                for (int x = 0; x < l->width; x++) {
+                    int64_t row = ((int64_t)(t / l->patch_t) * nh + y / l->patch_h) * nw + x / l->patch_w;
+                    int64_t col = (((int64_t)(c0 + c) * l->patch_t + t % l->patch_t) * l->patch_h + y % l->patch_h) *
+                                      l->patch_w + x % l->patch_w;
+                    video[(((int64_t)t * nc + c) * l->height + y) * l->width + x] = tokens[row * l->out_row_stride + col];
+                }
     return VIDI_OK;
 }
