@@ -95,13 +95,17 @@ def discretized_nll(x, mean, log_scale):
     return -lp
 
 
-def hybrid_loss(model, proc, x0, y, known_mask, lam):
+def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False):
     b = x0.shape[0]
     t = torch.randint(0, proc.T, (b,))
     noise = torch.randn_like(x0)
     xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
     mask = known_mask
-    out = model(xt, t, y, x0, mask)
+    # bf16 autocast runs the matmuls on the CPU's bf16 units (AMX where
+    # present); the losses and the process tables stay in float32/64.
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = model(xt, t, y, x0, mask)
+    out = out.float()
     C = x0.shape[2]
     eps, v = out[:, :, :C], out[:, :, C:]
     # Loss over the pixels the model must produce (all of them for generation).
@@ -174,7 +178,33 @@ def load_clips(vidi, work, clips, seed, size, frames):
             xs.append(torch.stack([f.get_tensor(f"clip.{i}.0").half() for i in range(len(labels))]))
             ys.append(torch.tensor(labels))
             classes = json.loads(meta["classes"])
-    return torch.cat(xs), torch.cat(ys), classes
+    return torch.cat(xs), torch.cat(ys), classes, len(xs[-1])
+
+
+def heldout_mse(model, proc, xv, bf16):
+    """eps-MSE of the EMA model on fixed held-out clips at fixed t (nothing
+    known, true labels): a monitor that does not move with the batch noise."""
+    g = torch.Generator().manual_seed(5)
+    ts = torch.tensor([50, 200, 400, 600, 800, 950])
+    tot = 0.0
+    with torch.no_grad():
+        for tv in ts:
+            t = tv.repeat(len(xv[0]))
+            x0 = xv[0].float()
+            noise = torch.randn(x0.shape, generator=g)
+            xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(xt, t, xv[1]).float()
+            tot += ((out[:, :, :x0.shape[2]] - noise) ** 2).mean().item()
+    return tot / len(ts)
+
+
+def save_state(path, step, model, ema, opt, gen, wall):
+    tmp = path + ".tmp"
+    torch.save({"step": step, "model": model.state_dict(), "ema": ema.state_dict(),
+                "opt": opt.state_dict(), "gen": gen.getstate(), "torch_rng": torch.get_rng_state(),
+                "wall": wall}, tmp)
+    os.replace(tmp, path)
 
 
 def main():
@@ -182,22 +212,30 @@ def main():
     ap.add_argument("--vidi", default=os.path.join(ROOT, "build/vidi"))
     ap.add_argument("--work", default="/tmp/diffusion-train")
     ap.add_argument("--out", default=os.path.join(ROOT, "samples/models/diffusion-synth.safetensors"))
-    ap.add_argument("--clips", type=int, default=2400)
-    ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--clips", type=int, default=12000)
+    ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--patch", type=int, default=4)
-    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--hidden", type=int, default=96)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--depth", type=int, default=4)
-    ap.add_argument("--mlp", type=int, default=256)
-    ap.add_argument("--steps", type=int, default=6000)
-    ap.add_argument("--bs", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--mlp", type=int, default=384)
+    ap.add_argument("--steps", type=int, default=20000, help="total optimiser steps (with --resume: over all runs)")
+    ap.add_argument("--bs", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--lam", type=float, default=0.001)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=40, help="stop training after this long (0: no limit)")
+    ap.add_argument("--no-bf16", dest="bf16", action="store_false",
+                    help="float32 matmuls (default: bf16 autocast, 1.7x faster on AMX/AVX512-BF16 CPUs)")
+    ap.add_argument("--no-compile", dest="compile", action="store_false",
+                    help="skip torch.compile (default: compile; ~2 min once, ~15%% faster steps)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from WORK/state.pt (model, EMA, optimiser, RNG state, step)")
+    ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="stop this run after this long, saving the state for --resume (0: no limit)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -206,8 +244,11 @@ def main():
     torch.manual_seed(0)
     t0 = time.time()
     os.makedirs(args.work, exist_ok=True)
-    x, y, classes = load_clips(args.vidi, args.work, args.clips, args.seed, args.size, args.frames)
-    log(f"data: {len(x)} clips {tuple(x.shape[1:])} in [{x.min():.2f}, {x.max():.2f}] [{time.time() - t0:.0f}s]")
+    x, y, classes, n_val = load_clips(args.vidi, args.work, args.clips, args.seed, args.size, args.frames)
+    xv = (x[-n_val:][::n_val // 48][:48], y[-n_val:][::n_val // 48][:48])
+    x, y = x[:-n_val], y[:-n_val]
+    log(f"data: {len(x)} training clips {tuple(x.shape[1:])} in [{x.min():.2f}, {x.max():.2f}], "
+        f"{len(xv[0])} held-out monitor clips [{time.time() - t0:.0f}s]")
 
     cfg = {"frames": args.frames, "image_size": args.size, "channels": 3, "patch": args.patch,
            "hidden": args.hidden, "heads": args.heads, "depth": args.depth, "mlp_dim": args.mlp,
@@ -223,7 +264,19 @@ def main():
     proc = Process(1000)
     gen = random.Random(1)
     null = len(classes)
-    t_train, step, hist = time.time(), 0, []
+    step, wall = 0, 0.0
+    state_path = os.path.join(args.work, "state.pt")
+    if args.resume:
+        st = torch.load(state_path, weights_only=False)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        gen.setstate(st["gen"])
+        torch.set_rng_state(st["torch_rng"])
+        step, wall = st["step"], st["wall"]
+        log(f"resumed from {state_path} at step {step} ({wall / 60:.1f} min of training before)")
+    fwd = torch.compile(model) if args.compile else model
+    t_train, hist = time.time(), []
     while step < args.steps:
         if args.max_minutes and time.time() - t_train > args.max_minutes * 60:
             log(f"time limit: stopping at step {step}")
@@ -240,7 +293,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 200)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, mse, vlb = hybrid_loss(model, proc, xb, yb, mask, args.lam)
+        loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -253,12 +306,17 @@ def main():
         step += 1
         if step % 100 == 0:
             a = np.mean(hist[-100:], axis=0)
-            log(f"step {step}: mse {a[0]:.4f} vlb {a[1]:.4f} lr {lr:.2e} [{time.time() - t_train:.0f}s]")
-        if step % 1000 == 0:
+            log(f"step {step}: mse {a[0]:.4f} vlb {a[1]:.4f} lr {lr:.2e} "
+                f"[{(wall + time.time() - t_train) / 60:.1f} min]")
+        if step % args.save_every == 0:
+            log(f"step {step}: held-out eps-MSE (EMA) {heldout_mse(ema, proc, xv, args.bf16):.4f}")
             save_vidi(ema, args.out)
+            save_state(state_path, step, model, ema, opt, gen, wall + time.time() - t_train)
+    wall += time.time() - t_train
     save_vidi(ema, args.out)
-    log(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) after {step} steps, "
-        f"{(time.time() - t_train) / 60:.1f} min training, {(time.time() - t0) / 60:.1f} min total")
+    save_state(state_path, step, model, ema, opt, gen, wall)
+    log(f"wrote {args.out} ({os.path.getsize(args.out)} bytes) at step {step}, "
+        f"{wall / 60:.1f} min of training in all, this run {(time.time() - t0) / 60:.1f} min")
 
 
 if __name__ == "__main__":
