@@ -172,7 +172,7 @@ def inpainting(args, cfg, work):
             gt = ground_truth(args.vidi, v, T, S, work)
             out = os.path.join(work, f"inpaint-{kind}-{i}")
             run([args.vidi, "inpaint", "--model", args.model, "--mask", spec, "--steps", str(args.steps), "--seed",
-                 str(i), "-q", v, "-o", out])
+                 str(i), "--sampler", args.sampler, "--threads", str(args.threads), "-q", v, "-o", out])
             got = load_pngs(out, T)
             for name, est in (("vidi", got), ("nearest frame", nearest_frame(gt, m)),
                               ("linear blend", linear_blend(gt, m)), ("blur fill", blur_fill(gt, m))):
@@ -186,6 +186,51 @@ def inpainting(args, cfg, work):
     print(f"vidi beats every baseline on PSNR: {'yes' if beaten else 'NO'}")
 
 
+def classify(args, files):
+    r = subprocess.run([args.vidi, "classify", "--model", args.classifier, "--json"] + files, capture_output=True,
+                       text=True)
+    pred = [json.loads(line)["top"][0]["index"] for line in r.stdout.splitlines() if line.startswith("{")]
+    if len(pred) != len(files):
+        sys.exit(f"vidi classify returned {len(pred)} results for {len(files)} clips: {r.stderr[-500:]}")
+    return np.array(pred)
+
+
+def reference(args, cfg, work):
+    """The classifier's top-1 on real held-out clips brought to the diffusion
+    model's framing (T frames, shorter side S, centre crop) and written as
+    generated clips are (h264, crf 10): the ceiling generated clips are
+    measured against (a small frame loses detail the classifier uses)."""
+    T, S = cfg["frames"], cfg["image_size"]
+    data = os.path.join(work, "reference")
+    if not os.path.exists(os.path.join(data, "validation.json")):
+        run([args.vidi, "synth", "--out", data, "--clips", str(args.reference_clips), "--seed", "78", "--frames",
+             str(max(T, 8)), "--force"])
+    with open(os.path.join(data, "labels.json")) as f:
+        index = {k: int(v) for k, v in json.load(f).items()}
+    entries = []
+    for split in ("train", "validation"):
+        with open(os.path.join(data, f"{split}.json")) as f:
+            entries += json.load(f)
+    files, truth = [], []
+    for e in entries:
+        v = os.path.join(data, e["id"] + ".webm")
+        frames = ground_truth(args.vidi, v, T, S, work)
+        d = os.path.join(work, f"ref-{e['id']}")
+        os.makedirs(d, exist_ok=True)
+        for i, fr in enumerate(frames):
+            Image.fromarray((fr * 255 + 0.5).astype(np.uint8)).save(os.path.join(d, f"frame_{i:06d}.png"))
+        out = d + ".mp4"
+        run(["ffmpeg", "-v", "error", "-y", "-framerate", "12", "-i", os.path.join(d, "frame_%06d.png"),
+             "-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p", out])
+        files.append(out)
+        truth.append(index[e["template"].replace("[", "").replace("]", "")])
+    truth = np.array(truth)
+    pred = classify(args, files)
+    print(f"\nreference: the classifier on {len(files)} real held-out clips at {T} frames {S}x{S}: "
+          f"top-1 {100 * (pred == truth).mean():.1f}%")
+    return 100 * (pred == truth).mean()
+
+
 def generation(args, cfg, work, sampler, steps, tag):
     labels = cfg.get("labels") or [str(i) for i in range(cfg["num_classes"])]
     files, truth = [], []
@@ -193,15 +238,10 @@ def generation(args, cfg, work, sampler, steps, tag):
         for k in range(args.clips_per_label):
             out = os.path.join(work, f"gen-{tag}-{li}-{k}.mp4")
             run([args.vidi, "generate", "--model", args.model, "--label", str(li), "--seed", str(k), "--steps",
-                 str(steps), "--sampler", sampler, "--guidance", str(args.guidance), "-q", "-o", out])
+                 str(steps), "--sampler", sampler, "--threads", str(args.threads), "--guidance", str(args.guidance), "-q", "-o", out])
             files.append(out)
             truth.append(li)
-    r = subprocess.run([args.vidi, "classify", "--model", args.classifier, "--json"] + files, capture_output=True,
-                       text=True)
-    pred = [json.loads(line)["top"][0]["index"] for line in r.stdout.splitlines() if line.startswith("{")]
-    if len(pred) != len(files):
-        sys.exit(f"vidi classify returned {len(pred)} results for {len(files)} clips: {r.stderr[-500:]}")
-    truth, pred = np.array(truth), np.array(pred)
+    truth, pred = np.array(truth), classify(args, files)
     print(f"\ngeneration ({sampler}, {steps} steps, guidance {args.guidance}): top-1 {100 * (pred == truth).mean():.1f}%"
           f" over {len(files)} clips")
     T = cfg["frames"]
@@ -228,16 +268,23 @@ def main():
     ap.add_argument("--heldout-clips", type=int, default=24)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--sampler", default="ddpm", help="ddpm, ddim or dpm++ (the 50-step runs)")
+    ap.add_argument("--threads", type=int, default=0, help="vidi's threads (0: all cores)")
+    ap.add_argument("--reference-clips", type=int, default=0,
+                    help="also classify this many real held-out clips at the model's framing (the ceiling)")
+    ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--ancestral-1000", action="store_true")
     ap.add_argument("--skip-inpainting", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     cfg = model_config(args.model)
-    if args.classifier:
-        generation(args, cfg, args.work, "ddpm", args.steps, "s")
+    if args.classifier and args.reference_clips:
+        reference(args, cfg, args.work)
+    if args.classifier and not args.skip_generation:
+        generation(args, cfg, args.work, args.sampler, args.steps, "s")
         if args.ancestral_1000:
             generation(args, cfg, args.work, "ddpm", 1000, "a")
-    else:
+    elif not args.classifier:
         print("generation top-1: skipped (no --classifier)")
     if not args.skip_inpainting:
         inpainting(args, cfg, args.work)

@@ -95,7 +95,7 @@ def discretized_nll(x, mean, log_scale):
     return -lp
 
 
-def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False):
+def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0):
     b = x0.shape[0]
     t = torch.randint(0, proc.T, (b,))
     noise = torch.randn_like(x0)
@@ -124,7 +124,15 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False):
     nll = discretized_nll(x0, pmean, 0.5 * plogvar) / math.log(2.0)
     vlb_px = torch.where((t == 0)[:, None, None, None, None], nll, kl)
     vlb = (vlb_px * weight).flatten(1).sum(1) / denom
-    return (mse + lam * proc.T * vlb).mean(), mse.mean().item(), vlb.mean().item()
+    # Min-SNR-gamma weighting (Hang et al. 2023) of the eps term: w = min(SNR, g) / SNR.
+    # The low-noise steps, where eps-MSE is largest but only fine detail is
+    # at stake, stop dominating the gradient; the high-noise steps that decide
+    # the layout of a sample get a larger share.
+    w = torch.ones(b)
+    if min_snr > 0:
+        snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float()
+        w = snr.clamp(max=min_snr) / snr
+    return (w * mse + lam * proc.T * vlb).mean(), mse.mean().item(), vlb.mean().item()
 
 
 # ---- masks: 1 = known pixel ----
@@ -227,6 +235,8 @@ def main():
     ap.add_argument("--lam", type=float, default=0.001)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--min-snr", type=float, default=5.0,
+                    help="Min-SNR-gamma weight of the eps loss (0: plain L_simple)")
     ap.add_argument("--no-bf16", dest="bf16", action="store_false",
                     help="float32 matmuls (default: bf16 autocast, 1.7x faster on AMX/AVX512-BF16 CPUs)")
     ap.add_argument("--no-compile", dest="compile", action="store_false",
@@ -293,7 +303,7 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 200)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16)
+        loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16, args.min_snr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
