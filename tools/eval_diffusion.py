@@ -231,11 +231,11 @@ def reference(args, cfg, work):
     return 100 * (pred == truth).mean()
 
 
-def generation(args, cfg, work, sampler, steps, tag):
+def generation(args, cfg, work, sampler, steps, tag, per_label):
     labels = cfg.get("labels") or [str(i) for i in range(cfg["num_classes"])]
     files, truth = [], []
     for li in range(len(labels)):
-        for k in range(args.clips_per_label):
+        for k in range(per_label):
             out = os.path.join(work, f"gen-{tag}-{li}-{k}.mp4")
             run([args.vidi, "generate", "--model", args.model, "--label", str(li), "--seed", str(k), "--steps",
                  str(steps), "--sampler", sampler, "--threads", str(args.threads), "--guidance", str(args.guidance), "-q", "-o", out])
@@ -274,6 +274,7 @@ def main():
                     help="also classify this many real held-out clips at the model's framing (the ceiling)")
     ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--ancestral-1000", action="store_true")
+    ap.add_argument("--ancestral-clips-per-label", type=int, default=2)
     ap.add_argument("--skip-inpainting", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
@@ -281,9 +282,9 @@ def main():
     if args.classifier and args.reference_clips:
         reference(args, cfg, args.work)
     if args.classifier and not args.skip_generation:
-        generation(args, cfg, args.work, args.sampler, args.steps, "s")
+        generation(args, cfg, args.work, args.sampler, args.steps, "s", args.clips_per_label)
         if args.ancestral_1000:
-            generation(args, cfg, args.work, "ddpm", 1000, "a")
+            generation(args, cfg, args.work, "ddpm", 1000, "a", args.ancestral_clips_per_label)
     elif not args.classifier:
         print("generation top-1: skipped (no --classifier)")
     if not args.skip_inpainting:
