@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Video diffusion on CPU: vidi vs the same model in PyTorch eager, one run.
 
-The model is the default diffusion model's shape (tools/train_diffusion.py:
-16 frames at 32x32, patch 4 -> 1024 tokens, hidden 64, 4 heads, 4 blocks
-alternating spatial / temporal attention, MLP 256, 12 classes, in-painting
+The model is --model (default: the shipped samples/models/diffusion-synth.safetensors)
+or, when that file is missing, the default model's shape (tools/train_diffusion.py:
+16 frames at 32x32, patch 4 -> 1024 tokens, hidden 96, 4 heads, 6 blocks
+alternating spatial / temporal attention, MLP 384, 12 classes, in-painting
 inputs, learned sigma) with random weights (tools/diffusion_reference.py),
 written once to --cache. Per round, in this order:
   1. vidi: `vidi generate --json --sampler ddim --steps 50` (subprocess, the
@@ -46,7 +47,7 @@ def sdpa_attention(self, qkv, frames):
     o = o.permute(0, 3, 1, 2, 4) if self.temporal else o.permute(0, 1, 3, 2, 4)
     return o.reshape(b, n, d)
 
-CONFIG = dict(frames=16, image_size=32, channels=3, patch=4, hidden=64, heads=4, depth=4, mlp_dim=256, freq_dim=64,
+CONFIG = dict(frames=16, image_size=32, channels=3, patch=4, hidden=96, heads=4, depth=6, mlp_dim=384, freq_dim=64,
               num_classes=12, learn_sigma=True, inpaint=True, labels=[f"class_{i}" for i in range(12)])
 
 
@@ -107,6 +108,7 @@ def torch_ddim(m, steps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vidi", default=os.path.join(REPO, "build/vidi"))
+    ap.add_argument("--model", default=os.path.join(REPO, "samples/models/diffusion-synth.safetensors"))
     ap.add_argument("--cache", default="/tmp/vidi-bench-diffusion")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
@@ -114,9 +116,15 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    path = os.path.join(args.cache, "model.safetensors")
-    m = build(path)
-    x = torch.randn(1, 16, 3, 32, 32)
+    if os.path.exists(args.model):
+        path, m = args.model, diffusion_reference.load_vidi(args.model).eval()
+    else:
+        path = os.path.join(args.cache, "model.safetensors")
+        m = build(path)
+    c = m.cfg
+    print(f"model: {path if path == args.model else 'random weights, ' + path}: {c['frames']} frames "
+          f"{c['image_size']}x{c['image_size']}, patch {c['patch']}, hidden {c['hidden']}, depth {c['depth']}")
+    x = torch.randn(1, c["frames"], 3, c["image_size"], c["image_size"])
     with torch.inference_mode():
         ref = m(x, torch.tensor([7]), torch.tensor([1]))
         diffusion_reference.Block.attention = sdpa_attention
@@ -137,7 +145,8 @@ def main():
     print(f"\nmedian of {args.rounds} rounds, {args.threads} threads, torch {torch.__version__}:")
     print("| measure | vidi | PyTorch eager | PyTorch / vidi |")
     print("|---|---|---|---|")
-    print(f"| denoiser forward (1024 tokens) | {vf * 1e3:.1f} ms | {tf * 1e3:.1f} ms | {tf / vf:.2f}x |")
+    tokens = c["frames"] * (c["image_size"] // c["patch"]) ** 2
+    print(f"| denoiser forward ({tokens} tokens) | {vf * 1e3:.1f} ms | {tf * 1e3:.1f} ms | {tf / vf:.2f}x |")
     print(f"| 50-step DDIM generation | {v50:.2f} s | {t50:.2f} s | {t50 / v50:.2f}x |")
 
 

@@ -44,6 +44,13 @@ void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t 
 #define GEMM_COLUMN_ALIGN 16
 /* Below this many multiply-adds a single call is cheaper than a fork/join. */
 #define GEMM_PARALLEL_MIN_MACS (1 << 21)
+/* Tall GEMMs (many tokens, a narrow layer: the diffusion denoiser's 1024 x 96)
+ * are split by rows instead, into blocks of at least this many rows and up to
+ * GEMM_TASKS_PER_THREAD blocks per thread: column slices of a narrow layer
+ * would be a few BLAS panels each, and more tasks than threads let the atomic
+ * task counter move work off a core that runs slower than the other. */
+#define GEMM_ROW_BLOCK_MIN 128
+#define GEMM_TASKS_PER_THREAD 4
 
 typedef struct gemm_job {
     vidi_be *be;
@@ -52,6 +59,17 @@ typedef struct gemm_job {
     int64_t m, n, k, lda, ldb, ldc, step;
     vidi_act act;
 } gemm_job;
+
+static void gemm_rows_task(void *arg, int task, int n_tasks, int thread) {
+    (void)n_tasks;
+    (void)thread;
+    const gemm_job *j = arg;
+    int64_t m0 = (int64_t)task * j->step, m1 = m0 + j->step < j->m ? m0 + j->step : j->m;
+    if (m0 >= m1) return;
+    float *c = j->c + m0 * j->ldc;
+    vidi_cpu_sgemm_nt(m1 - m0, j->n, j->k, j->a + m0 * j->lda, j->lda, j->b, j->ldb, c, j->ldc);
+    vidi_cpu_bias_act(j->be, c, m1 - m0, j->n, j->ldc, j->bias, j->act);
+}
 
 static void gemm_task(void *arg, int task, int n_tasks, int thread) {
     (void)n_tasks;
@@ -70,6 +88,14 @@ void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const 
     if (threads <= 1 || m * n * k < GEMM_PARALLEL_MIN_MACS || n < 2 * GEMM_COLUMN_ALIGN) {
         vidi_cpu_sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
         vidi_cpu_bias_act(be, c, m, n, ldc, bias, act);
+        return;
+    }
+    if (m >= 2 * GEMM_ROW_BLOCK_MIN * threads && n < 4 * m) {
+        int64_t blocks = m / GEMM_ROW_BLOCK_MIN;
+        if (blocks > GEMM_TASKS_PER_THREAD * threads) blocks = GEMM_TASKS_PER_THREAD * threads;
+        int64_t step = (m + blocks - 1) / blocks;
+        gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, step, act};
+        vidi_threadpool_run(vidi_cpu_pool(be), (int)((m + step - 1) / step), gemm_rows_task, &j);
         return;
     }
     int64_t step = (n + threads - 1) / threads;
