@@ -5,13 +5,15 @@ denoiser (tools/diffusion_reference.py) on the synthetic action dataset.
     cmake --build build && python3 tools/train_diffusion.py     # CPU, 2 threads
 
 Steps (everything seeded; intermediate files under --work, reused when present):
-  1. `vidi synth`: 2400 clips (seed 31), 160x120, 16 frames, vp9, like the
-     classifier's training data;
+  1. `vidi synth`: 12000 clips (seed 11: the classifier's first training set,
+     tools/train_vivit.py), 160x120, 16 frames, vp9; the 9600 train clips
+     train, 48 of the 2400 validation clips are a fixed held-out monitor;
   2. `vidi sample`: vidi's decoder and sampler give [16, 3, 32, 32] clips in
      [-1, 1] (shorter side 32, centre crop: the classifier's framing at 32 px);
   3. PyTorch training with the Improved-DDPM hybrid loss
      L_simple + lambda * L_vlb (lambda = 0.001, the variance term sees a
-     stopped-gradient mean), cosine schedule with T = 1000, uniform t,
+     stopped-gradient mean), the eps term weighted by Min-SNR-5 and by
+     min(1/abar, 50) (--min-snr, --x0-cap), cosine schedule with T = 1000, uniform t,
      label dropout 0.1 (the null label, for classifier-free guidance), and
      random in-painting masks given to the model with the known-token flag:
      half the batch has none (generation), the rest one of: a spatial box over
@@ -20,8 +22,11 @@ Steps (everything seeded; intermediate files under --work, reused when present):
      mirror / time reversal with relabelling (docs/synth.md);
   4. export of the EMA weights to samples/models/diffusion-synth.safetensors
      (vidi single-file format, docs/checkpoints.md).
---max-minutes bounds the training time (the default run is sized for 2 shared
-CPU cores); the log prints the loss per 100 steps.
+Matmuls run under bf16 autocast and the model under torch.compile (--no-bf16,
+--no-compile). Every --save-every steps the EMA weights are exported and the
+whole state (model, EMA, optimiser, RNG, step) goes to WORK/state.pt;
+--resume continues from it, so a long run can be spread over sessions with
+--max-minutes; the log prints the loss per 100 steps and the held-out eps-MSE.
 """
 import argparse
 import copy

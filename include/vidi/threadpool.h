@@ -1,5 +1,6 @@
-/* vidi — the one thread pool. Workers sleep on a condition variable when idle
- * so that they never compete with BLAS for the cores. */
+/* vidi — the one thread pool. Between jobs, workers spin briefly (tens of
+ * microseconds), then sleep on a condition variable, so an idle pool gives
+ * its cores back. */
 #ifndef VIDI_THREADPOOL_H
 #define VIDI_THREADPOOL_H
 
