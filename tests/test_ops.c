@@ -304,6 +304,33 @@ static void test_linear(vidi_backend *ref, vidi_backend *be) {
                 }
 }
 
+/* Tall, narrow GEMMs (the diffusion denoiser's 1024 tokens x 96 features):
+ * the CPU splits them by row blocks, not by columns; 1000 rows leave a short
+ * last block. */
+static void test_linear_tall(vidi_backend *ref, vidi_backend *be) {
+    static const int64_t feat_tab[][2] = {{96, 96}, {96, 384}, {384, 96}};
+    static const vidi_act acts[] = {VIDI_ACT_NONE, VIDI_ACT_GELU_TANH};
+    const int64_t rows = 1000;
+    for (size_t f = 0; f < sizeof feat_tab / sizeof feat_tab[0]; f++)
+        for (size_t a = 0; a < 2; a++) {
+            int64_t in_f = feat_tab[f][0], out_f = feat_tab[f][1];
+            float wscale = 1.0f / sqrtf((float)in_f);
+            float *x = rand_buf(rows * in_f, -2.0f, 2.0f);
+            float *w = rand_buf(out_f * in_f, -wscale, wscale);
+            float *bias = rand_buf(out_f, -1.0f, 1.0f);
+            float *want = guarded_alloc(rows * out_f), *got = guarded_alloc(rows * out_f);
+            char shape[128];
+            snprintf(shape, sizeof shape, "tall rows=%lld in=%lld out=%lld act=%d", (long long)rows, (long long)in_f,
+                     (long long)out_f, (int)acts[a]);
+            CHECK(ref->linear(ref, want, x, w, bias, rows, in_f, out_f, acts[a]) == VIDI_OK);
+            vidi_status st = be->linear(be, got, x, w, bias, rows, in_f, out_f, acts[a]);
+            CHECK_MSG(st == VIDI_OK, "linear [%s] %s: %s", config, shape, vidi_last_error());
+            compare("linear", shape, got, want, rows * out_f, (tolerance){2e-6 * sqrt((double)in_f) + 2e-7, 1e-6});
+            free(x); free(w); free(bias);
+            guarded_free(want); guarded_free(got);
+        }
+}
+
 /* ---- layernorm ---- */
 
 /* Float two-pass statistics over <= 768 values of O(1): relative error of
@@ -814,6 +841,7 @@ int main(void) {
                 test_errors(be);
                 vidi_backend *subject = be->device_memory ? device_shim(be) : be;
                 test_linear(ref, subject);
+                test_linear_tall(ref, subject);
                 test_layernorm(ref, subject);
                 test_attention(ref, subject);
                 test_elementwise(ref, subject);
