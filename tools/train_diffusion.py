@@ -267,6 +267,9 @@ def main():
     np.random.seed(0)
     torch.manual_seed(0)
     t0 = time.time()
+    state_path = os.path.join(args.work, "state.pt")
+    if args.resume and not os.path.exists(state_path):
+        sys.exit(f"train_diffusion: --resume: no training state at {state_path} (give --work)")
     os.makedirs(args.work, exist_ok=True)
     x, y, classes, n_val = load_clips(args.vidi, args.work, args.clips, args.seed, args.size, args.frames)
     xv = (x[-n_val:][::n_val // 48][:48], y[-n_val:][::n_val // 48][:48])
@@ -289,7 +292,6 @@ def main():
     gen = random.Random(1)
     null = len(classes)
     step, wall = 0, 0.0
-    state_path = os.path.join(args.work, "state.pt")
     if args.resume:
         st = torch.load(state_path, weights_only=False)
         model.load_state_dict(st["model"])
