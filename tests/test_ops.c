@@ -830,14 +830,22 @@ int main(void) {
         int is_cpu = !strcmp(*name, "cpu");
         static const int threads_tab[] = {1, 3};
         for (int ti = 0; ti < (is_cpu ? 2 : 1); ti++)
-            for (int scalar = 0; scalar < (is_cpu ? 2 : 1); scalar++) {
+            /* CPU kernel paths, widest first: 0 = best the CPU has (AVX-512
+             * epilogue where present), 1 = AVX2 only (run when it differs
+             * from 0), 2 = scalar. */
+            for (int path = 0; path < (is_cpu ? 3 : 1); path++) {
+                if (path == 1 && !vidi_cpu_avx512_enabled()) continue;
                 vidi_backend *be = NULL;
                 vidi_status st = vidi_backend_create(*name, threads_tab[ti], &be);
                 CHECK_MSG(st == VIDI_OK, "create %s: %s", *name, vidi_last_error());
                 if (st != VIDI_OK) continue;
-                if (is_cpu) vidi_cpu_force_scalar(scalar);
+                if (is_cpu) vidi_cpu_force_no_avx512(path == 1), vidi_cpu_force_scalar(path == 2);
                 snprintf(config, sizeof config, "%s %s threads=%d", *name,
-                         is_cpu ? (vidi_cpu_simd_enabled() ? "avx2" : "scalar") : "", be->n_threads);
+                         !is_cpu                    ? ""
+                         : vidi_cpu_avx512_enabled() ? "avx512"
+                         : vidi_cpu_simd_enabled()   ? "avx2"
+                                                     : "scalar",
+                         be->n_threads);
                 test_errors(be);
                 vidi_backend *subject = be->device_memory ? device_shim(be) : be;
                 test_linear(ref, subject);
@@ -849,7 +857,7 @@ int main(void) {
                 test_modulate(ref, subject);
                 test_unpatchify(ref, subject);
                 test_sampler_step(ref, subject);
-                if (is_cpu) vidi_cpu_force_scalar(0);
+                if (is_cpu) vidi_cpu_force_no_avx512(0), vidi_cpu_force_scalar(0);
                 vidi_backend_destroy(be);
             }
     }

@@ -11,6 +11,10 @@ int vidi_cpu_simd_enabled(void);
 /* Tests call this to check the scalar fallback against ref on an AVX2
  * machine too (checkasm style). Not thread-safe: set it before running ops. */
 void vidi_cpu_force_scalar(int force);
+/* 1 when the AVX-512 epilogue (bias_act) runs: AVX2 on and the CPU has
+ * AVX-512F. Tests force it off to check the AVX2 path on such a CPU too. */
+int vidi_cpu_avx512_enabled(void);
+void vidi_cpu_force_no_avx512(int force);
 
 /* Makes BLAS use at most n threads. BLAS threading is process-wide, so the
  * last CPU backend created sets it. */
@@ -22,8 +26,9 @@ const char *vidi_cpu_blas_name(void);
 void vidi_cpu_sgemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                        int64_t ldb, float *c, int64_t ldc);
 
-/* c = act(a * b^T + bias), the GEMM split by output columns over be's pool,
- * each slice one single-threaded sgemm plus its epilogue (see linear.c). */
+/* c = act(a * b^T + bias), the GEMM split by output columns (or row blocks)
+ * over be's pool, each block one single-threaded sgemm plus its epilogue
+ * (see linear.c). */
 void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                             const float *b, int64_t ldb, float *c, int64_t ldc, const float *bias, vidi_act act);
 

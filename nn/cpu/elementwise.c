@@ -11,7 +11,7 @@
 /* Below this many elements per task, waking a worker costs more than it saves. */
 #define MIN_ELEMS_PER_TASK 16384
 
-static int force_scalar;
+static int force_scalar, force_no_avx512;
 
 int vidi_cpu_simd_enabled(void) {
 #ifdef VIDI_HAVE_X86
@@ -21,7 +21,17 @@ int vidi_cpu_simd_enabled(void) {
 #endif
 }
 
+int vidi_cpu_avx512_enabled(void) {
+#ifdef VIDI_HAVE_X86
+    return vidi_cpu_simd_enabled() && !force_no_avx512 && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 void vidi_cpu_force_scalar(int force) { force_scalar = force; }
+
+void vidi_cpu_force_no_avx512(int force) { force_no_avx512 = force; }
 
 static int n_tasks_for(vidi_be *be, int64_t work, int64_t min_per_task) {
     int64_t by_work = work / min_per_task;
@@ -73,8 +83,26 @@ VIDI_AVX2 static void bias_act_avx2(float *y, const float *x, const float *bias,
 }
 #endif
 
+#ifdef VIDI_HAVE_X86
+VIDI_AVX512 static void bias_act_avx512(float *y, const float *x, const float *bias, int64_t n, vidi_act act) {
+    for (int64_t i = 0; i < n; i += 16) {
+        /* The tail is a masked load/store, so every element gets the same arithmetic. */
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + i));
+        if (act == VIDI_ACT_GELU_ERF) v = vidi_gelu_erf16(v);
+        else if (act == VIDI_ACT_GELU_TANH) v = vidi_gelu_tanh16(v);
+        _mm512_mask_storeu_ps(y + i, m, v);
+    }
+}
+#endif
+
 static void bias_act_span(float *y, const float *x, const float *bias, int64_t n, vidi_act act) {
 #ifdef VIDI_HAVE_X86
+    if (vidi_cpu_avx512_enabled()) {
+        bias_act_avx512(y, x, bias, n, act);
+        return;
+    }
     if (vidi_cpu_simd_enabled()) {
         bias_act_avx2(y, x, bias, n, act);
         return;
