@@ -98,6 +98,8 @@ def torch_ddim(m, steps):
         for k, t in enumerate(ts):
             eps = m(x, torch.tensor([t]), y)[:, :, :3]
             ab = ac[t].item()
+            if m.cfg.get("prediction", "eps") == "velocity":  # as vidi: eps = sqrt(abar) u + sqrt(1-abar) x_t
+                eps = math.sqrt(ab) * eps + math.sqrt(1 - ab) * x
             abp = ac[ts[k + 1]].item() if k + 1 < len(ts) else 1.0
             x0 = ((x - math.sqrt(1 - ab) * eps) / math.sqrt(ab)).clamp(-1, 1)
             e = (x - math.sqrt(ab) * x0) / math.sqrt(1 - ab)

@@ -195,6 +195,11 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
     TRY(be->download(be, m->stage, m->out, sizeof(float) * (size_t)(m->tokens * P)));
     if (hook) hook(user, "final", m->stage, m->tokens, P); /* already on the host */
     unpatchify(m, m->stage, eps, c->learn_sigma ? v : NULL);
+    if (c->velocity) { /* eps = sqrt(abar) u + sqrt(1 - abar) x_t */
+        double sa = m->process->sqrt_alphas_cumprod[t], s1a = m->process->sqrt_one_minus_alphas_cumprod[t];
+        int64_t n = (int64_t)c->frames * c->channels * c->image_size * c->image_size;
+        for (int64_t i = 0; i < n; i++) eps[i] = (float)(sa * eps[i] + s1a * xt[i]);
+    }
     if (v && !c->learn_sigma) memset(v, 0, sizeof(float) * (size_t)c->frames * c->channels * c->image_size * c->image_size);
     return VIDI_OK;
 }
@@ -207,6 +212,19 @@ vidi_status denoiser_set_known(vidi_denoiser *m, const float *known, const float
     int64_t video_floats = (int64_t)c->frames * m->in_channels * c->image_size * c->image_size;
     build_input(m, NULL, known, mask, m->stage); /* x_t: each forward copies it in */
     return m->be->upload(m->be, m->video, m->stage, sizeof(float) * (size_t)video_floats);
+}
+
+/* eps = sqrt(abar) u + sqrt(1 - abar) x_t in place, in the backend's memory.
+ * The backend interface has no scaled add, but a DDPM sampler step without
+ * noise, clipping or guidance is one: with ra = 0 and rm1 = -sqrt(abar) its
+ * x0 is sqrt(abar) u, and out = c1 x0 + c2 x_t (c1 = 1, c2 = sqrt(1 - abar)),
+ * computed in double on every tier. */
+static vidi_status velocity_to_eps(vidi_denoiser *m, const float *xt, int t, float *eps) {
+    const vidi_denoiser_config *c = &m->cfg;
+    vidi_sampler_step s = {.kind = VIDI_STEP_DDPM, .out = eps, .xt = xt, .eps = eps, .ra = 0.0,
+                           .rm1 = -m->process->sqrt_alphas_cumprod[t], .c1 = 1.0,
+                           .c2 = m->process->sqrt_one_minus_alphas_cumprod[t]};
+    return m->be->sampler_step(m->be, &s, (int64_t)c->frames * c->channels * c->image_size * c->image_size);
 }
 
 vidi_status denoiser_forward_on(vidi_denoiser *m, const float *xt, int t, int label, float *eps, float *v) {
@@ -230,5 +248,6 @@ vidi_status denoiser_forward_on(vidi_denoiser *m, const float *xt, int t, int la
                             .hidden = c->patch * c->patch * m->out_channels,
                             .out_row_stride = (int64_t)c->patch * c->patch * m->out_channels};
     TRY(be->unpatchify(be, eps, m->out, &ul, 0, (int)C));
+    if (c->velocity) TRY(velocity_to_eps(m, xt, t, eps));
     return v ? be->unpatchify(be, v, m->out, &ul, (int)C, (int)C) : VIDI_OK;
 }

@@ -43,6 +43,8 @@ struct vidi_denoiser {
      * work: 7 clips), made by the first generation and kept, so later ones
      * allocate nothing. */
     float *sample_work;
+    /* The training process (velocity models: its abar turns u into eps), or NULL. */
+    vidi_diffusion *process;
 };
 
 vidi_status denoiser_read_config(vidi_denoiser *m);

@@ -45,7 +45,7 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
         return vidi_set_error(VIDI_ERR_FORMAT, "%s: __metadata__.config is not a JSON object", file);
     }
     vidi_denoiser_config *c = &m->cfg;
-    const char *type, *sched;
+    const char *type, *sched, *prediction;
     double eps;
     vidi_status s;
     if ((s = vidi_json_get_string(cfg, "model_type", file, &type, NULL, 1))) goto done;
@@ -67,8 +67,15 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
         (s = vidi_json_get_bool(cfg, "inpaint", file, &c->inpaint, 0, 0)) ||
         (s = vidi_json_get_int(cfg, "diffusion_steps", file, &c->diffusion_steps, 1000, 0)) ||
         (s = vidi_json_get_string(cfg, "noise_schedule", file, &sched, "cosine", 0)) ||
-        (s = vidi_json_get_float(cfg, "ln_eps", file, &eps, 1e-6, 0)))
+        (s = vidi_json_get_float(cfg, "ln_eps", file, &eps, 1e-6, 0)) ||
+        (s = vidi_json_get_string(cfg, "prediction", file, &prediction, "eps", 0)))
         goto done;
+    if (strcmp(prediction, "eps") && strcmp(prediction, "velocity")) {
+        s = vidi_set_error(VIDI_ERR_FORMAT, "%s: config prediction '%s': unknown (expected eps or velocity)", file,
+                           prediction);
+        goto done;
+    }
+    c->velocity = !strcmp(prediction, "velocity");
     if ((s = vidi_beta_schedule_parse(sched, &c->schedule))) {
         s = vidi_wrap_error(s, "%s", file);
         goto done;
@@ -251,6 +258,7 @@ vidi_status vidi_denoiser_load(const char *path, vidi_backend *backend, vidi_den
     }
     if (s == VIDI_OK) s = upload_weights(m);
     if (s == VIDI_OK) s = alloc_activations(m);
+    if (s == VIDI_OK && m->cfg.velocity) s = vidi_denoiser_process(m, &m->process);
     if (s != VIDI_OK) {
         vidi_denoiser_free(m);
         return s;
@@ -264,6 +272,7 @@ void vidi_denoiser_free(vidi_denoiser *m) {
     if (m->labels)
         for (int i = 0; i < m->cfg.num_classes; i++) free(m->labels[i]);
     free(m->labels);
+    vidi_diffusion_free(m->process);
     free(m->block);
     free(m->skips);
     if (m->sample_work) { /* the stream may still use it */

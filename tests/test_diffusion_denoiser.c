@@ -173,8 +173,18 @@ static void test_bad_checkpoints(void) {
         expect_load_error(be, path, VIDI_ERR_FORMAT, "even depth");
     }
     free(bad);
-    const char *names[] = {"drop", "shape", "nometa", "hidden", "depth"};
-    for (int i = 0; i < 5; i++) {
+    /* An unknown prediction target. */
+    char *pred = malloc(strlen(config) + 32), *q = strstr(config, "\"ln_eps\"");
+    CHECK(q != NULL && pred != NULL);
+    if (q && pred) {
+        snprintf(pred, strlen(config) + 32, "%.*s\"prediction\": \"x0\", %s", (int)(q - config), config, q);
+        snprintf(path, sizeof path, "%s/prediction.safetensors", dir);
+        write_variant(path, NULL, NULL, "vidi-diffusion", pred);
+        expect_load_error(be, path, VIDI_ERR_FORMAT, "prediction 'x0'");
+    }
+    free(pred);
+    const char *names[] = {"drop", "shape", "nometa", "hidden", "depth", "prediction"};
+    for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, names[i]);
         unlink(path);
     }
@@ -189,6 +199,10 @@ int main(void) {
     run_case("den_plain", "ref");
     run_case("den_plain", "cpu");
     run_case("den_plain", "cuda-emu");
+    /* A velocity model: the forward returns eps = sqrt(abar) u + sqrt(1 - abar) x_t. */
+    run_case("den_velocity", "ref");
+    run_case("den_velocity", "cpu");
+    run_case("den_velocity", "cuda-emu");
     test_bad_checkpoints();
     return vidi_test_summary("diffusion_denoiser");
 }

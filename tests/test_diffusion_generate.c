@@ -128,13 +128,14 @@ static vidi_status host_forward(void *user, const float *xt, int t, int label, f
 /* On the CPU, generation samples on the backend (vidi_diffusion_sample_on,
  * the cpu sampler_step op, the forward reading x_t in place); the host loop
  * (vidi_diffusion_sample with the host forward) gives the same bytes, for
- * every sampler, with guidance and with in-painting. */
-static void test_backend_loop_is_host_loop(void) {
+ * every sampler, with guidance and with in-painting; for a velocity model
+ * too (the backend turns u into eps with a sampler_step, the host in a loop). */
+static void test_backend_loop_is_host_loop(const char *model) {
     vidi_backend *be = NULL;
     vidi_denoiser *m = NULL;
     vidi_diffusion *base = NULL;
     CHECK(vidi_backend_create("cpu", 3, &be) == VIDI_OK);
-    CHECK(be && vidi_denoiser_load("tests/golden/diffusion/den_inpaint/model.safetensors", be, &m) == VIDI_OK);
+    CHECK_MSG(be && vidi_denoiser_load(model, be, &m) == VIDI_OK, "%s: %s", model, vidi_last_error());
     CHECK(m && vidi_denoiser_process(m, &base) == VIDI_OK);
     if (!base) goto out;
     const int n = T * 3 * HW;
@@ -145,7 +146,7 @@ static void test_backend_loop_is_host_loop(void) {
         for (int var = 0; var < 3; var++) { /* plain; guided; guided in-painting */
             vidi_sample_params p = vidi_sample_default_params();
             p.sampler = (vidi_sampler_kind)s, p.steps = 7, p.seed = 21 + var, p.eta = s == 1 && var ? 0.6f : 0.0f;
-            p.label = var ? 4 : -1, p.guidance = var ? 2.0f : 1.0f;
+            p.label = var ? vidi_denoiser_get_config(m)->num_classes - 1 : -1, p.guidance = var ? 2.0f : 1.0f;
             const float *kn = var == 2 ? known : NULL, *mk = var == 2 ? mask : NULL;
             CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
             host_model h = {m, kn, mk};
@@ -154,8 +155,8 @@ static void test_backend_loop_is_host_loop(void) {
             if (mk)
                 for (int i = 0; i < n; i++)
                     if (mask[(i / (3 * HW)) * HW + i % HW] > 0.5f) b[i] = known[i];
-            CHECK_MSG(memcmp(a, b, sizeof a) == 0, "sampler %s, case %d: the backend loop differs from the host loop",
-                      vidi_sampler_name(p.sampler), var);
+            CHECK_MSG(memcmp(a, b, sizeof a) == 0, "%s: sampler %s, case %d: the backend loop differs from the host loop",
+                      model, vidi_sampler_name(p.sampler), var);
         }
 out:
     vidi_diffusion_free(base);
@@ -166,6 +167,7 @@ out:
 int main(void) {
     test_masks();
     test_inpaint();
-    test_backend_loop_is_host_loop();
+    test_backend_loop_is_host_loop("tests/golden/diffusion/den_inpaint/model.safetensors");
+    test_backend_loop_is_host_loop("tests/golden/diffusion/den_velocity/model.safetensors");
     return vidi_test_summary("diffusion_generate");
 }

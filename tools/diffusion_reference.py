@@ -18,6 +18,11 @@ A transformer over frame patches (tokens [T, S], frame-major):
     kept as two linears so the engine needs no concat);
   * output per token p*p*C_out values ordered (channel, row, col); C_out = 2C
     when the variance is learned: eps then v (improved-DDPM learned range).
+    With config "prediction": "velocity" the first C channels are the velocity
+    u = sqrt(abar) eps - sqrt(1 - abar) x0 (Salimans & Ho) instead of eps, and
+    the model's eps is sqrt(abar) u + sqrt(1 - abar) x_t (eps_from_velocity):
+    near pure noise an eps model must carry x0 in a residual that pred_x0
+    amplifies 1/sqrt(abar) times, a velocity model outputs ~ -x0 directly.
 GELU (tanh) stands where DiT uses SiLU: the engine's fused linear epilogues
 have GELU, and the choice is the model's own. The sinusoid is computed in
 float64 then rounded, so C and PyTorch agree bit for bit on it.
@@ -36,8 +41,15 @@ DEFAULT_CONFIG = {
     "hidden": 96, "heads": 4, "depth": 4, "mlp_dim": 384, "freq_dim": 64,
     "num_classes": 12, "learn_sigma": True, "inpaint": True,
     "diffusion_steps": 1000, "noise_schedule": "cosine", "ln_eps": 1e-6,
-    "labels": [],
+    "prediction": "eps", "labels": [],
 }
+
+
+def eps_from_velocity(u, xt, abar):
+    """eps of a velocity model: sqrt(abar) u + sqrt(1 - abar) x_t (abar a
+    float or a tensor broadcastable to u), in float64, rounded to float32."""
+    a = torch.as_tensor(abar, dtype=torch.float64)
+    return (a.sqrt() * u.double() + (1 - a).sqrt() * xt.double()).float()
 
 
 def timestep_sinusoid(t, dim):

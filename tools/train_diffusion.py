@@ -12,8 +12,10 @@ Steps (everything seeded; intermediate files under --work, reused when present):
      [-1, 1] (shorter side 32, centre crop: the classifier's framing at 32 px);
   3. PyTorch training with the Improved-DDPM hybrid loss
      L_simple + lambda * L_vlb (lambda = 0.001, the variance term sees a
-     stopped-gradient mean), the eps term weighted by Min-SNR-5 and by
-     min(1/abar, 50) (--min-snr, --x0-cap), cosine schedule with T = 1000, uniform t,
+     stopped-gradient mean), the network predicting the velocity
+     sqrt(abar) eps - sqrt(1-abar) x0 (--prediction; vidi derives eps from
+     it), the simple term weighted by Min-SNR-5 (--min-snr), cosine schedule
+     with T = 1000, uniform t,
      label dropout 0.1 (the null label, for classifier-free guidance), and
      random in-painting masks given to the model with the known-token flag:
      half the batch has none (generation), the rest one of: a spatial box over
@@ -26,7 +28,8 @@ Matmuls run under bf16 autocast and the model under torch.compile (--no-bf16,
 --no-compile). Every --save-every steps the EMA weights are exported and the
 whole state (model, EMA, optimiser, RNG, step) goes to WORK/state.pt;
 --resume continues from it, so a long run can be spread over sessions with
---max-minutes; the log prints the loss per 100 steps and the held-out eps-MSE.
+--max-minutes; the log prints the eps-MSE per 100 steps (derived from the
+velocity) and the held-out eps-MSE.
 """
 import argparse
 import copy
@@ -100,11 +103,12 @@ def discretized_nll(x, mean, log_scale):
     return -lp
 
 
-def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0_cap=0.0):
+def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0_cap=0.0, velocity=False):
     b = x0.shape[0]
     t = torch.randint(0, proc.T, (b,))
     noise = torch.randn_like(x0)
-    xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
+    sa, s1a = proc.at(proc.sqrt_ac, t), proc.at(proc.sqrt_1mac, t)
+    xt = sa * x0 + s1a * noise
     mask = known_mask
     # bf16 autocast runs the matmuls on the CPU's bf16 units (AMX where
     # present); the losses and the process tables stay in float32/64.
@@ -112,11 +116,16 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
         out = model(xt, t, y, x0, mask)
     out = out.float()
     C = x0.shape[2]
-    eps, v = out[:, :, :C], out[:, :, C:]
+    pred, v = out[:, :, :C], out[:, :, C:]
+    if velocity:  # the network predicts u = sqrt(abar) eps - sqrt(1-abar) x0
+        target = sa * noise - s1a * x0
+        eps = sa * pred + s1a * xt
+    else:
+        target, eps = noise, pred
     # Loss over the pixels the model must produce (all of them for generation).
     weight = 1.0 - mask.expand_as(x0)
     denom = weight.flatten(1).sum(1).clamp(min=1.0)
-    mse = (((eps - noise) ** 2) * weight).flatten(1).sum(1) / denom
+    mse = (((pred - target) ** 2) * weight).flatten(1).sum(1) / denom
     # L_vlb: the variance learns through the KL with the mean's gradient stopped.
     e = eps.detach()
     px0 = (proc.at(proc.sqrt_recip, t) * xt - proc.at(proc.sqrt_recipm1, t) * e).clamp(-1, 1)
@@ -129,22 +138,29 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
     nll = discretized_nll(x0, pmean, 0.5 * plogvar) / math.log(2.0)
     vlb_px = torch.where((t == 0)[:, None, None, None, None], nll, kl)
     vlb = (vlb_px * weight).flatten(1).sum(1) / denom
-    # Min-SNR-gamma weighting (Hang et al. 2023) of the eps term: w = min(SNR, g) / SNR.
-    # The low-noise steps, where eps-MSE is largest but only fine detail is
-    # at stake, stop dominating the gradient; the high-noise steps that decide
-    # the layout of a sample get a larger share.
+    snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float()
     w = torch.ones(b)
-    if min_snr > 0:
-        snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float()
-        w = snr.clamp(max=min_snr) / snr
-    # An x0-like weight 1/abar (capped): eps-MSE / abar is the v-prediction error.
-    # At high noise an eps error is amplified 1/sqrt(abar) times in pred_x0, and
-    # a small error shared by all clips (a bias per token position) grows over
-    # the first sampling steps into a fixed per-patch mosaic; plain eps-MSE
-    # barely sees it (0.0015 at t = 950 against 0.04 at t = 200).
-    if x0_cap > 0:
-        w = w * (1.0 / (proc.sqrt_ac[t] ** 2).float()).clamp(max=x0_cap)
-    return (w * mse + lam * proc.T * vlb).mean(), mse.mean().item(), vlb.mean().item()
+    if velocity:
+        # Min-SNR-gamma for velocity targets (Hang et al. 2023): min(SNR, g) / (SNR + 1).
+        # The velocity error is eps error / abar, so no x0-like weight is needed.
+        if min_snr > 0:
+            w = snr.clamp(max=min_snr) / (snr + 1)
+    else:
+        # Min-SNR-gamma weighting of the eps term: w = min(SNR, g) / SNR. The
+        # low-noise steps, where eps-MSE is largest but only fine detail is at
+        # stake, stop dominating the gradient.
+        if min_snr > 0:
+            w = snr.clamp(max=min_snr) / snr
+        # An x0-like weight 1/abar (capped): eps-MSE / abar is the velocity error.
+        # At high noise an eps error is amplified 1/sqrt(abar) times in pred_x0,
+        # and a small error shared by all clips (a bias per token position)
+        # grows over the first sampling steps into a fixed per-patch mosaic.
+        # The cap leaves t > ~900 nearly unweighted, which is why velocity
+        # prediction is the default now (docs/diffusion.md).
+        if x0_cap > 0:
+            w = w * (1.0 / (proc.sqrt_ac[t] ** 2).float()).clamp(max=x0_cap)
+    eps_mse = ((((eps.detach() - noise) ** 2) * weight).flatten(1).sum(1) / denom).mean().item()
+    return (w * mse + lam * proc.T * vlb).mean(), eps_mse, vlb.mean().item()
 
 
 # ---- masks: 1 = known pixel ----
@@ -201,9 +217,10 @@ def load_clips(vidi, work, clips, seed, size, frames):
     return torch.cat(xs), torch.cat(ys), classes, len(xs[-1])
 
 
-def heldout_mse(model, proc, xv, bf16):
+def heldout_mse(model, proc, xv, bf16, velocity=False):
     """eps-MSE of the EMA model on fixed held-out clips at fixed t (nothing
-    known, true labels): a monitor that does not move with the batch noise."""
+    known, true labels): a monitor that does not move with the batch noise
+    (a velocity model's eps is derived, so runs of both kinds compare)."""
     g = torch.Generator().manual_seed(5)
     ts = torch.tensor([50, 200, 400, 600, 800, 950])
     tot = 0.0
@@ -215,7 +232,10 @@ def heldout_mse(model, proc, xv, bf16):
             xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 out = model(xt, t, xv[1]).float()
-            tot += ((out[:, :, :x0.shape[2]] - noise) ** 2).mean().item()
+            pred = out[:, :, :x0.shape[2]]
+            if velocity:
+                pred = proc.at(proc.sqrt_ac, t) * pred + proc.at(proc.sqrt_1mac, t) * xt
+            tot += ((pred - noise) ** 2).mean().item()
     return tot / len(ts)
 
 
@@ -223,7 +243,7 @@ def save_state(path, step, model, ema, opt, gen, wall):
     tmp = path + ".tmp"
     torch.save({"step": step, "model": model.state_dict(), "ema": ema.state_dict(),
                 "opt": opt.state_dict(), "gen": gen.getstate(), "torch_rng": torch.get_rng_state(),
-                "wall": wall}, tmp)
+                "wall": wall, "prediction": model.cfg.get("prediction", "eps")}, tmp)
     os.replace(tmp, path)
 
 
@@ -250,7 +270,11 @@ def main():
     ap.add_argument("--min-snr", type=float, default=5.0,
                     help="Min-SNR-gamma weight of the eps loss (0: plain L_simple)")
     ap.add_argument("--x0-cap", type=float, default=50.0,
-                    help="also weight the eps loss by min(1/abar, CAP), the v-prediction error (0: off)")
+                    help="eps prediction only: also weight the eps loss by min(1/abar, CAP) (0: off)")
+    ap.add_argument("--prediction", choices=("velocity", "eps"), default="velocity",
+                    help="what the network's first channels predict: the velocity sqrt(abar) eps - "
+                         "sqrt(1-abar) x0 (default) or eps; vidi reads it from the config. Resuming an eps "
+                         "state with velocity fine-tunes the head to the new target")
     ap.add_argument("--no-bf16", dest="bf16", action="store_false",
                     help="float32 matmuls (default: bf16 autocast, 1.7x faster on AMX/AVX512-BF16 CPUs)")
     ap.add_argument("--no-compile", dest="compile", action="store_false",
@@ -280,7 +304,9 @@ def main():
     cfg = {"frames": args.frames, "image_size": args.size, "channels": 3, "patch": args.patch,
            "hidden": args.hidden, "heads": args.heads, "depth": args.depth, "mlp_dim": args.mlp,
            "freq_dim": 64, "num_classes": len(classes), "learn_sigma": True, "inpaint": True,
-           "diffusion_steps": 1000, "noise_schedule": "cosine", "ln_eps": 1e-6, "labels": classes}
+           "diffusion_steps": 1000, "noise_schedule": "cosine", "ln_eps": 1e-6, "labels": classes,
+           "prediction": args.prediction}
+    velocity = args.prediction == "velocity"
     model = Denoiser(cfg)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():
@@ -300,7 +326,12 @@ def main():
         gen.setstate(st["gen"])
         torch.set_rng_state(st["torch_rng"])
         step, wall = st["step"], st["wall"]
-        log(f"resumed from {state_path} at step {step} ({wall / 60:.1f} min of training before)")
+        was = st.get("prediction", "eps")
+        if was != args.prediction:
+            # The EMA of the old target's weights would lag the switch by ~1/(1-ema) steps.
+            ema.load_state_dict(model.state_dict())
+        log(f"resumed from {state_path} at step {step} ({wall / 60:.1f} min of training before)"
+            + (f"; the state predicted {was}, training on as {args.prediction} (EMA restarted)" if was != args.prediction else ""))
     fwd = torch.compile(model) if args.compile else model
     t_train, hist = time.time(), []
     while step < args.steps:
@@ -319,7 +350,8 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / 200)
         for g in opt.param_groups:
             g["lr"] = lr
-        loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16, args.min_snr, args.x0_cap)
+        loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16, args.min_snr, args.x0_cap,
+                                     velocity)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -335,7 +367,7 @@ def main():
             log(f"step {step}: mse {a[0]:.4f} vlb {a[1]:.4f} lr {lr:.2e} "
                 f"[{(wall + time.time() - t_train) / 60:.1f} min]")
         if step % args.save_every == 0:
-            log(f"step {step}: held-out eps-MSE (EMA) {heldout_mse(ema, proc, xv, args.bf16):.4f}")
+            log(f"step {step}: held-out eps-MSE (EMA) {heldout_mse(ema, proc, xv, args.bf16, velocity):.4f}")
             save_vidi(ema, args.out)
             save_state(state_path, step, model, ema, opt, gen, wall + time.time() - t_train)
     wall += time.time() - t_train

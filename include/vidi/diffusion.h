@@ -202,6 +202,10 @@ typedef struct vidi_denoiser_config {
     int diffusion_steps;   /* T of the training process */
     vidi_beta_schedule schedule;
     float ln_eps;
+    /* config "prediction": "velocity": the network's first C channels are
+     * u = sqrt(abar) eps - sqrt(1 - abar) x0 and the forward returns
+     * eps = sqrt(abar) u + sqrt(1 - abar) x_t; 0 ("eps", the default): eps. */
+    int velocity;
 } vidi_denoiser_config;
 
 struct vidi_backend;

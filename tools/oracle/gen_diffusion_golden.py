@@ -15,8 +15,13 @@ tools/diffusion_reference.py model in the vidi single-file format
 (model.safetensors) and its per-layer activations (golden.safetensors):
   den_inpaint  learned sigma, in-painting inputs, 4 blocks (2 long skips)
   den_plain    fixed sigma, generation only, 1 channel, 2 blocks, no classes
+  den_velocity learned sigma, in-painting inputs, 2 blocks, the network
+               predicting the velocity: its eps (golden "eps") is
+               sqrt(abar) u + sqrt(1 - abar) x_t with abar from the
+               improved-diffusion tables below
 
-Usage: python3 tools/oracle/gen_diffusion_golden.py [--out tests/golden/diffusion]
+Usage: python3 tools/oracle/gen_diffusion_golden.py [--out tests/golden/diffusion] [--only den_velocity ...]
+(--only: just those denoiser fixtures, without diffusers or core.json)
 Deterministic: fixed seeds, CPU, so two runs give identical files.
 """
 import argparse
@@ -28,12 +33,10 @@ import sys
 
 import numpy as np
 import torch
-import diffusers
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from diffusion_reference import Denoiser, save_vidi  # noqa: E402
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusion_reference import Denoiser, eps_from_velocity, save_vidi  # noqa: E402
 
 N = 48  # elements per test vector
 
@@ -154,6 +157,9 @@ DENOISER_CASES = {
     "den_plain": dict(frames=3, image_size=6, channels=1, patch=3, hidden=24, heads=2, depth=2, mlp_dim=40,
                       freq_dim=8, num_classes=0, learn_sigma=False, inpaint=False, noise_schedule="linear",
                       diffusion_steps=200),
+    "den_velocity": dict(frames=4, image_size=8, channels=3, patch=4, hidden=16, heads=2, depth=2, mlp_dim=32,
+                         freq_dim=8, num_classes=3, learn_sigma=True, inpaint=True, prediction="velocity",
+                         labels=["a", "b", "c"]),
 }
 
 
@@ -190,6 +196,11 @@ def denoiser_case(name, cfg, out_dir):
         gold[k] = v.reshape(-1, v.shape[-1]) if v.dim() > 1 else v[None]
     gold["eps"] = out[0, :, :C]
     gold["eps_null"] = null[0, :, :C]
+    if c.get("prediction", "eps") == "velocity":
+        gold["velocity"] = gold["eps"]
+        abar = tables(named_betas(c["noise_schedule"], c["diffusion_steps"]))["alphas_cumprod"][t]
+        gold["eps"] = eps_from_velocity(out[0, :, :C], xt[0], abar)
+        gold["eps_null"] = eps_from_velocity(null[0, :, :C], xt[0], abar)
     if c["learn_sigma"]:
         gold["v"] = out[0, :, C:]
         gold["v_null"] = null[0, :, C:]
@@ -205,7 +216,15 @@ def denoiser_case(name, cfg, out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/golden/diffusion")
+    ap.add_argument("--only", nargs="+", choices=sorted(DENOISER_CASES), help="just these denoiser fixtures")
     args = ap.parse_args()
+    if args.only:
+        torch.set_num_threads(1)
+        for name in args.only:
+            denoiser_case(name, DENOISER_CASES[name], args.out)
+        return
+    import diffusers
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
     torch.manual_seed(0)
     torch.set_num_threads(1)
     gen = np.random.default_rng(7)

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Why a vidi diffusion model samples badly: two measurements on held-out clips,
+run by hand with PyTorch (the same model as vidi, tools/diffusion_reference.py).
+
+  python3 tools/diffusion_diagnose.py --model M --data WORK/validation-f16s32.safetensors
+
+--data is the held-out tensor file tools/train_diffusion.py writes into its
+--work folder (clips in [-1, 1], the model's framing).
+
+1. Per timestep, on the true forward process (x_t = sqrt(abar) x0 + sqrt(1-abar) eps):
+   the eps-MSE and the RMSE of pred_x0 = (x_t - sqrt(1-abar) eps_hat) / sqrt(abar),
+   clamped to [-1, 1], on the pixels the model must produce, for generation
+   (nothing known) and for future-frame prediction (the first half known). A
+   small eps error at high noise is amplified 1/sqrt(abar) times in pred_x0:
+   this is where a mosaic shared by every sample comes from (docs/diffusion.md).
+2. Along a DDIM (eta 0) trajectory from seeded noise: the RMSE of each step's
+   pred_x0 against the held-out clip, for future-frame prediction (or
+   generation with --trace-task gen, where the clip is only a yardstick). On the
+   forward process the error falls as t falls; a trajectory whose error grows
+   step by step drifts off the data the model was trained on (exposure bias),
+   and the sample ends wherever the drift takes it.
+"""
+import argparse
+import os
+import sys
+
+import torch
+from safetensors.torch import load_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffusion_reference import eps_from_velocity, load_vidi  # noqa: E402
+from train_diffusion import Process  # noqa: E402
+
+
+def prediction_mask(n, T, S, task):
+    m = torch.zeros(n, T, 1, S, S)
+    if task == "predict":
+        m[:, :T // 2] = 1
+    return m
+
+
+def model_eps(model, xt, t, y, known, mask, abar):
+    """The model's eps (a velocity model's converted, as vidi does)."""
+    C = xt.shape[2]
+    out = model(xt, torch.full((xt.shape[0],), t), torch.full((xt.shape[0],), y), known, mask)[:, :, :C]
+    return eps_from_velocity(out, xt, abar) if model.cfg.get("prediction", "eps") == "velocity" else out
+
+
+def x0_from_eps(xt, eps, a):
+    return ((xt - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
+
+
+def per_timestep(model, x0, null, args):
+    n, T, C, S = x0.shape[0], x0.shape[1], x0.shape[2], x0.shape[3]
+    ac = Process(1000).sqrt_ac.float() ** 2
+    g = torch.Generator().manual_seed(args.seed)
+    print("| t | abar | task | eps-MSE | pred_x0 RMSE |\n|---|---|---|---|---|")
+    with torch.no_grad():
+        for t in args.timesteps:
+            noise = torch.randn(x0.shape, generator=g)
+            a = ac[t]
+            xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+            for task in ("gen", "predict"):
+                m = prediction_mask(n, T, S, task)
+                eps = model_eps(model, xt, t, null, x0, m, a.item())
+                unk = (m < 0.5).expand_as(x0)
+                mse = ((eps - noise) ** 2)[unk].mean().item()
+                rmse = ((x0_from_eps(xt, eps, a) - x0) ** 2)[unk].mean().sqrt().item()
+                print(f"| {t} | {a.item():.2e} | {task} | {mse:.4f} | {rmse:.3f} |")
+
+
+def trace(model, x0, null, args):
+    x0 = x0[:1]
+    T, C, S = x0.shape[1], x0.shape[2], x0.shape[3]
+    ac = Process(1000).sqrt_ac.double() ** 2
+    ts = list(range(0, 1000, 1000 // args.steps))[::-1]
+    m = prediction_mask(1, T, S, args.trace_task)
+    unk = (m < 0.5).expand_as(x0)
+    x = torch.randn(x0.shape, generator=torch.Generator().manual_seed(args.seed))
+    print(f"\nDDIM {len(ts)} steps, {args.trace_task}: pred_x0 against the held-out clip on the unknown pixels")
+    print("| step | t | pred_x0 RMSE | pred_x0 mean colour (RGB) |\n|---|---|---|---|")
+    with torch.no_grad():
+        for i, t in enumerate(ts):
+            a = ac[t]
+            eps = model_eps(model, x, t, null, x0, m, a.item()).double()
+            ap = ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, dtype=torch.float64)
+            px0 = ((x.double() - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
+            if i % args.every == 0 or i == len(ts) - 1:
+                rmse = ((px0.float() - x0) ** 2)[unk].mean().sqrt().item()
+                colour = px0[0, T // 2:].mean(dim=(0, 2, 3)).tolist() if args.trace_task == "predict" else \
+                    px0[0].mean(dim=(0, 2, 3)).tolist()
+                print(f"| {i} | {t} | {rmse:.3f} | {' '.join(f'{c:+.2f}' for c in colour)} |")
+            eps = (x.double() - a.sqrt() * px0) / (1 - a).sqrt()
+            x = (ap.sqrt() * px0 + (1 - ap).sqrt() * eps).float()
+    truth = x0[0, T // 2:] if args.trace_task == "predict" else x0[0]
+    print(f"held-out clip's mean colour there: {' '.join(f'{c:+.2f}' for c in truth.mean(dim=(0, 2, 3)).tolist())}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help="a vidi diffusion model (.safetensors)")
+    ap.add_argument("--data", required=True, help="held-out clips: WORK/validation-f*s*.safetensors")
+    ap.add_argument("--clips", type=int, default=8, help="held-out clips for the per-timestep table")
+    ap.add_argument("--timesteps", type=int, nargs="+", default=[999, 950, 900, 800, 700, 500, 300, 100])
+    ap.add_argument("--steps", type=int, default=50, help="DDIM steps of the trajectory")
+    ap.add_argument("--every", type=int, default=5, help="print every N-th trajectory step")
+    ap.add_argument("--trace-task", choices=("predict", "gen"), default="predict")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if not os.path.exists(args.data):
+        sys.exit(f"diffusion_diagnose: {args.data}: no such file (tools/train_diffusion.py writes it into --work)")
+    model = load_vidi(args.model).eval()
+    c = model.cfg
+    d = load_file(args.data)
+    n = min(args.clips, sum(1 for k in d if k.startswith("clip.")))
+    x0 = torch.stack([d[f"clip.{i}.0"] for i in range(n)]).float()
+    if tuple(x0.shape[1:]) != (c["frames"], c["channels"], c["image_size"], c["image_size"]):
+        sys.exit(f"diffusion_diagnose: {args.data}: clips {tuple(x0.shape[1:])} do not match the model's "
+                 f"({c['frames']}, {c['channels']}, {c['image_size']}, {c['image_size']})")
+    null = c["num_classes"]  # the null label row: what in-painting and unconditional generation use
+    per_timestep(model, x0, null, args)
+    trace(model, x0, null, args)
+
+
+if __name__ == "__main__":
+    main()
