@@ -46,6 +46,14 @@ static vidi_status attention(vidi_denoiser *m, int temporal) {
     return be->attention(be, m->attn, m->qkv, m->qkv + d, m->qkv + 2 * d, &l, 1.0f / sqrtf((float)hd));
 }
 
+/* m->h = LN(x)(1 + scale) + shift (DiT's modulate), as the layernorm's affine. */
+static vidi_status ada_layernorm(vidi_denoiser *m, const float *x, const float *scale, const float *shift) {
+    const vidi_backend *be = m->be;
+    int64_t d = m->cfg.hidden;
+    TRY(be->add(be, m->gamma, m->ones, scale, d));
+    return be->layernorm(be, m->h, x, m->gamma, shift, m->tokens, d, m->cfg.ln_eps);
+}
+
 /* Block i: reads x_in, leaves its output in x_out (x_out may equal x_in). */
 static vidi_status block(vidi_denoiser *m, int i, const float *x_in, float *x_out) {
     const vidi_backend *be = m->be;
@@ -55,16 +63,14 @@ static vidi_status block(vidi_denoiser *m, int i, const float *x_in, float *x_ou
     float *ada = m->ada;
     TRY(be->linear(be, ada, m->gcond, l->ada_w, l->ada_b, 1, d, 6 * d, VIDI_ACT_NONE));
     /* attention: h = LN(x)(1 + scale) + shift; x += gate * proj(attn(qkv)) */
-    TRY(be->layernorm(be, m->h, x_in, NULL, NULL, n, d, c->ln_eps));
-    TRY(be->modulate(be, m->h, m->h, ada + d, 1.0f, ada, NULL, n, d));
+    TRY(ada_layernorm(m, x_in, ada + d, ada));
     TRY(be->linear(be, m->tq, m->temb, l->qkv_t_w, l->qkv_b, 1, d, 3 * d, VIDI_ACT_NONE));
     TRY(be->linear(be, m->qkv, m->h, l->qkv_w, m->tq, n, d, 3 * d, VIDI_ACT_NONE));
     TRY(attention(m, l->temporal));
     TRY(be->linear(be, m->h, m->attn, l->proj_w, l->proj_b, n, d, d, VIDI_ACT_NONE));
     TRY(be->modulate(be, x_out, m->h, ada + 2 * d, 0.0f, NULL, x_in, n, d));
     /* MLP, same pattern */
-    TRY(be->layernorm(be, m->h, x_out, NULL, NULL, n, d, c->ln_eps));
-    TRY(be->modulate(be, m->h, m->h, ada + 4 * d, 1.0f, ada + 3 * d, NULL, n, d));
+    TRY(ada_layernorm(m, x_out, ada + 4 * d, ada + 3 * d));
     TRY(be->linear(be, m->mlp, m->h, l->fc1_w, l->fc1_b, n, d, c->mlp_dim, VIDI_ACT_GELU_TANH));
     TRY(be->linear(be, m->h, m->mlp, l->fc2_w, l->fc2_b, n, c->mlp_dim, d, VIDI_ACT_NONE));
     return be->modulate(be, x_out, m->h, ada + 5 * d, 0.0f, NULL, x_out, n, d);
@@ -174,8 +180,7 @@ static vidi_status forward_tokens(vidi_denoiser *m, const float *video, int t, i
         }
     }
     TRY(be->linear(be, m->ada, m->gcond, m->final_ada_w, m->final_ada_b, 1, d, 2 * d, VIDI_ACT_NONE));
-    TRY(be->layernorm(be, m->h, x, NULL, NULL, n, d, c->ln_eps));
-    TRY(be->modulate(be, m->h, m->h, m->ada + d, 1.0f, m->ada, NULL, n, d));
+    TRY(ada_layernorm(m, x, m->ada + d, m->ada));
     return be->linear(be, m->out, m->h, m->final_w, m->final_b, n, d, P, VIDI_ACT_NONE);
 }
 

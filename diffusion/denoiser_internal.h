@@ -34,6 +34,10 @@ struct vidi_denoiser {
     vidi_arena arena;
     float *video, *x, *h, *tmp, *qkv, *attn, *mlp, *out, **skips;
     float *tsin, *thid, *temb, *cond, *gcond, *ada, *tq;
+    /* adaLN's modulation LN(x)(1 + scale) + shift is the layernorm's own affine
+     * with gamma = 1 + scale (ones + scale, per block) and beta = shift: one
+     * pass over the tokens instead of two. */
+    float *ones, *gamma;
     float *stage; /* host staging for the input video and the output tokens (host memory, own) */
     /* Device copies of the weights and the device arena (device backends). */
     vidi_device_store store;

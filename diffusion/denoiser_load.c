@@ -212,12 +212,13 @@ static vidi_status alloc_activations(vidi_denoiser *m) {
     size_t P = (size_t)c->patch * c->patch * m->out_channels;
     size_t video = (size_t)c->frames * m->in_channels * c->image_size * c->image_size;
     size_t counts[] = {video, n * d, n * d, n * d, n * 3 * d, n * d, n * (size_t)c->mlp_dim, n * P,
-                       (size_t)c->freq_dim, d, d, d, d, 6 * d, 3 * d};
+                       (size_t)c->freq_dim, d, d, d, d, 6 * d, 3 * d, d, d};
     float **slots[] = {&m->video, &m->x, &m->h, &m->tmp, &m->qkv, &m->attn, &m->mlp, &m->out,
-                       &m->tsin, &m->thid, &m->temb, &m->cond, &m->gcond, &m->ada, &m->tq};
+                       &m->tsin, &m->thid, &m->temb, &m->cond, &m->gcond, &m->ada, &m->tq, &m->ones, &m->gamma};
     /* The staging buffer is host memory whatever the backend (the arena may be on a device). */
     size_t stage = n * P > video ? n * P : video;
     if (stage < (size_t)c->freq_dim) stage = (size_t)c->freq_dim;
+    if (stage < d) stage = d;
     if (!(m->stage = malloc(stage * sizeof(float)))) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     size_t count = sizeof counts / sizeof counts[0], total = 0;
     for (size_t i = 0; i < count; i++) total += counts[i] * sizeof(float) + 64;
@@ -229,7 +230,8 @@ static vidi_status alloc_activations(vidi_denoiser *m) {
     if (!(m->skips = calloc(half, sizeof(float *)))) return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < half; i++)
         if (!(m->skips[i] = vidi_arena_floats(&m->arena, n * d))) return VIDI_ERR_NOMEM;
-    return VIDI_OK;
+    for (size_t i = 0; i < d; i++) m->stage[i] = 1.0f;
+    return m->be->upload(m->be, m->ones, m->stage, d * sizeof(float));
 }
 
 vidi_status vidi_denoiser_load(const char *path, vidi_backend *backend, vidi_denoiser **out) {
