@@ -14,7 +14,7 @@ Steps (everything seeded; intermediate files under --work, reused when present):
      L_simple + lambda * L_vlb (lambda = 0.001, the variance term sees a
      stopped-gradient mean), the network predicting the velocity
      sqrt(abar) eps - sqrt(1-abar) x0 (--prediction; vidi derives eps from
-     it), the simple term weighted by Min-SNR-5 (--min-snr), cosine schedule
+     it), the simple term weighted by min(SNR + 1, 5) / (SNR + 1) (--min-snr), cosine schedule
      with T = 1000, uniform t,
      label dropout 0.1 (the null label, for classifier-free guidance), and
      random in-painting masks given to the model with the known-token flag:
@@ -141,10 +141,15 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
     snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float()
     w = torch.ones(b)
     if velocity:
-        # Min-SNR-gamma for velocity targets (Hang et al. 2023): min(SNR, g) / (SNR + 1).
-        # The velocity error is eps error / abar, so no x0-like weight is needed.
+        # The velocity error is the x0 error times sqrt(SNR + 1): plain velocity
+        # MSE weights x0 errors by SNR + 1, ~1 at high noise. Capping that at g
+        # (w = min(SNR + 1, g) / (SNR + 1)) keeps the low-noise steps from
+        # dominating, as Min-SNR does, but unlike Min-SNR's velocity form
+        # min(SNR, g) / (SNR + 1) it leaves the high-noise steps their weight:
+        # there the model must read the layout and colours off the known
+        # frames, and that is where the eps model failed (docs/diffusion.md).
         if min_snr > 0:
-            w = snr.clamp(max=min_snr) / (snr + 1)
+            w = (snr + 1).clamp(max=min_snr) / (snr + 1)
     else:
         # Min-SNR-gamma weighting of the eps term: w = min(SNR, g) / SNR. The
         # low-noise steps, where eps-MSE is largest but only fine detail is at
@@ -268,7 +273,8 @@ def main():
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-snr", type=float, default=5.0,
-                    help="Min-SNR-gamma weight of the eps loss (0: plain L_simple)")
+                    help="eps: Min-SNR-gamma weight min(SNR, g) / SNR; velocity: min(SNR + 1, g) / (SNR + 1) "
+                         "(0: plain L_simple)")
     ap.add_argument("--x0-cap", type=float, default=50.0,
                     help="eps prediction only: also weight the eps loss by min(1/abar, CAP) (0: off)")
     ap.add_argument("--prediction", choices=("velocity", "eps"), default="velocity",
