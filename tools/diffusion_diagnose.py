@@ -13,7 +13,8 @@ run by hand with PyTorch (the same model as vidi, tools/diffusion_reference.py).
    (nothing known) and for future-frame prediction (the first half known). A
    small eps error at high noise is amplified 1/sqrt(abar) times in pred_x0:
    this is where a mosaic shared by every sample comes from (docs/diffusion.md).
-2. Along a DDIM (eta 0) trajectory from seeded noise: the RMSE of each step's
+2. Along a DDIM (eta 0) trajectory from seeded noise (or, with --trace-start T,
+   from the held-out clip noised to the first step at or below T): the RMSE of each step's
    pred_x0 against the held-out clip, for future-frame prediction (or
    generation with --trace-task gen, where the clip is only a yardstick). On the
    forward process the error falls as t falls; a trajectory whose error grows
@@ -73,11 +74,15 @@ def trace(model, x0, null, args):
     x0 = x0[:1]
     T, C, S = x0.shape[1], x0.shape[2], x0.shape[3]
     ac = Process(1000).sqrt_ac.double() ** 2
-    ts = list(range(0, 1000, 1000 // args.steps))[::-1]
+    ts = [t for t in list(range(0, 1000, 1000 // args.steps))[::-1] if t <= args.trace_start]
     m = prediction_mask(1, T, S, args.trace_task)
     unk = (m < 0.5).expand_as(x0)
     x = torch.randn(x0.shape, generator=torch.Generator().manual_seed(args.seed))
-    print(f"\nDDIM {len(ts)} steps, {args.trace_task}: pred_x0 against the held-out clip on the unknown pixels")
+    if args.trace_start < 999:  # from the true forward process at the first step's t
+        a0 = ac[ts[0]].float()
+        x = a0.sqrt() * x0 + (1 - a0).sqrt() * x
+    print(f"\nDDIM {len(ts)} steps from t = {ts[0]}{' (noised held-out clip)' if args.trace_start < 999 else ''}, "
+          f"{args.trace_task}: pred_x0 against the held-out clip on the unknown pixels")
     print("| step | t | pred_x0 RMSE | pred_x0 mean colour (RGB) |\n|---|---|---|---|")
     with torch.no_grad():
         for i, t in enumerate(ts):
@@ -105,6 +110,9 @@ def main():
     ap.add_argument("--steps", type=int, default=50, help="DDIM steps of the trajectory")
     ap.add_argument("--every", type=int, default=5, help="print every N-th trajectory step")
     ap.add_argument("--trace-task", choices=("predict", "gen"), default="predict")
+    ap.add_argument("--trace-start", type=int, default=999,
+                    help="start the trajectory at this t from the held-out clip noised by the forward process "
+                         "(default 999: from pure noise)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
