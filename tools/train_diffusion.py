@@ -269,6 +269,9 @@ def main():
     ap.add_argument("--steps", type=int, default=20000, help="total optimiser steps (with --resume: over all runs)")
     ap.add_argument("--bs", type=int, default=16)
     ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--decay-from", type=int, default=0,
+                    help="cosine-decay the learning rate from this step to --steps, down to 10%% (0: constant). "
+                         "A run that stops on --max-minutes first keeps the rate it reached")
     ap.add_argument("--lam", type=float, default=0.001)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
@@ -354,6 +357,11 @@ def main():
         yb[torch.rand(args.bs) < 0.1] = null
         mask = random_masks(args.bs, args.frames, args.size, gen)
         lr = args.lr * min(1.0, (step + 1) / 200)
+        if args.decay_from and step >= args.decay_from:
+            # A constant rate leaves the weights rattling around the minimum; decaying it at the
+            # end of the run is the cheap way to settle them (the EMA alone averages only ~1000 steps).
+            frac = min(1.0, (step - args.decay_from) / max(1, args.steps - args.decay_from))
+            lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
         loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16, args.min_snr, args.x0_cap,
