@@ -37,6 +37,9 @@ def prediction_mask(n, T, S, task):
     m = torch.zeros(n, T, 1, S, S)
     if task == "predict":
         m[:, :T // 2] = 1
+    elif task == "box":  # the centre quarter unknown in every frame (eval_diffusion.py's box)
+        m[:] = 1
+        m[..., S // 4:S - S // 4, S // 4:S - S // 4] = 0
     return m
 
 
@@ -61,7 +64,7 @@ def per_timestep(model, x0, null, args):
             noise = torch.randn(x0.shape, generator=g)
             a = ac[t]
             xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-            for task in ("gen", "predict"):
+            for task in ("gen", "predict", "box"):
                 m = prediction_mask(n, T, S, task)
                 eps = model_eps(model, xt, t, null, x0, m, a.item())
                 unk = (m < 0.5).expand_as(x0)
@@ -92,13 +95,12 @@ def trace(model, x0, null, args):
             px0 = ((x.double() - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
             if i % args.every == 0 or i == len(ts) - 1:
                 rmse = ((px0.float() - x0) ** 2)[unk].mean().sqrt().item()
-                colour = px0[0, T // 2:].mean(dim=(0, 2, 3)).tolist() if args.trace_task == "predict" else \
-                    px0[0].mean(dim=(0, 2, 3)).tolist()
+                colour = [px0[0, :, c][unk[0, :, c]].mean().item() for c in range(C)]
                 print(f"| {i} | {t} | {rmse:.3f} | {' '.join(f'{c:+.2f}' for c in colour)} |")
             eps = (x.double() - a.sqrt() * px0) / (1 - a).sqrt()
             x = (ap.sqrt() * px0 + (1 - ap).sqrt() * eps).float()
-    truth = x0[0, T // 2:] if args.trace_task == "predict" else x0[0]
-    print(f"held-out clip's mean colour there: {' '.join(f'{c:+.2f}' for c in truth.mean(dim=(0, 2, 3)).tolist())}")
+    truth = [x0[0, :, c][unk[0, :, c]].mean().item() for c in range(C)]
+    print(f"held-out clip's mean colour there: {' '.join(f'{c:+.2f}' for c in truth)}")
 
 
 def main():
@@ -109,7 +111,7 @@ def main():
     ap.add_argument("--timesteps", type=int, nargs="+", default=[999, 950, 900, 800, 700, 500, 300, 100])
     ap.add_argument("--steps", type=int, default=50, help="DDIM steps of the trajectory")
     ap.add_argument("--every", type=int, default=5, help="print every N-th trajectory step")
-    ap.add_argument("--trace-task", choices=("predict", "gen"), default="predict")
+    ap.add_argument("--trace-task", choices=("predict", "gen", "box"), default="predict")
     ap.add_argument("--trace-start", type=int, default=999,
                     help="start the trajectory at this t from the held-out clip noised by the forward process "
                          "(default 999: from pure noise)")

@@ -46,7 +46,7 @@ void vidi_cpu_bias_act(vidi_be *be, float *out, int64_t rows, int64_t cols, int6
  * per op family, so the steady state of a forward allocates nothing. NULL
  * with vidi_last_error set when out of memory. A backend runs one op at a
  * time: ops are issued from one thread (one backend per stream). */
-enum { VIDI_CPU_SCRATCH_ATTENTION = 0, VIDI_CPU_SCRATCH_PATCH_EMBED, VIDI_CPU_SCRATCH_SLOTS };
+enum { VIDI_CPU_SCRATCH_ATTENTION = 0, VIDI_CPU_SCRATCH_PATCH_EMBED, VIDI_CPU_SCRATCH_GEMM, VIDI_CPU_SCRATCH_SLOTS };
 float *vidi_cpu_scratch(vidi_be *be, int slot, size_t floats);
 /* Frees the scratch; called when the backend is destroyed. */
 void vidi_cpu_scratch_release(vidi_backend *be);

@@ -8,6 +8,8 @@
  * OpenBLAS's own threading, whose per-call fork/join and spin-waits cost
  * 10-15% on a 2-core machine (docs/perf.md). */
 #include "nn/cpu/cpu.h"
+#include "nn/cpu/gemm_avx512.h"
+#include "nn/cpu/simd.h"
 #include "nn/ref/ops_check.h"
 
 #ifdef VIDI_USE_BLIS
@@ -58,7 +60,22 @@ typedef struct gemm_job {
     float *c;
     int64_t m, n, k, lda, ldb, ldc, step;
     vidi_act act;
+    const float *packed; /* b packed for the AVX-512 kernel, or NULL: OpenBLAS */
 } gemm_job;
+
+/* Rows m0..m1 and columns n0..n1 of c, epilogue included. */
+static void gemm_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+#ifdef VIDI_HAVE_X86
+    if (j->packed) {
+        vidi_cpu_gemm_avx512_block(m0, m1, n0, n1, j->k, j->a, j->lda, j->packed, j->c, j->ldc, j->bias, j->act);
+        return;
+    }
+#endif
+    float *c = j->c + m0 * j->ldc + n0;
+    vidi_cpu_sgemm_nt(m1 - m0, n1 - n0, j->k, j->a + m0 * j->lda, j->lda, j->b + n0 * j->ldb, j->ldb, c, j->ldc);
+    /* Inside a pool task this runs inline, on the block just computed. */
+    vidi_cpu_bias_act(j->be, c, m1 - m0, n1 - n0, j->ldc, j->bias ? j->bias + n0 : NULL, j->act);
+}
 
 static void gemm_rows_task(void *arg, int task, int n_tasks, int thread) {
     (void)n_tasks;
@@ -66,9 +83,7 @@ static void gemm_rows_task(void *arg, int task, int n_tasks, int thread) {
     const gemm_job *j = arg;
     int64_t m0 = (int64_t)task * j->step, m1 = m0 + j->step < j->m ? m0 + j->step : j->m;
     if (m0 >= m1) return;
-    float *c = j->c + m0 * j->ldc;
-    vidi_cpu_sgemm_nt(m1 - m0, j->n, j->k, j->a + m0 * j->lda, j->lda, j->b, j->ldb, c, j->ldc);
-    vidi_cpu_bias_act(j->be, c, m1 - m0, j->n, j->ldc, j->bias, j->act);
+    gemm_block(j, m0, m1, 0, j->n);
 }
 
 static void gemm_task(void *arg, int task, int n_tasks, int thread) {
@@ -77,32 +92,47 @@ static void gemm_task(void *arg, int task, int n_tasks, int thread) {
     const gemm_job *j = arg;
     int64_t n0 = (int64_t)task * j->step, n1 = n0 + j->step < j->n ? n0 + j->step : j->n;
     if (n0 >= n1) return;
-    vidi_cpu_sgemm_nt(j->m, n1 - n0, j->k, j->a, j->lda, j->b + n0 * j->ldb, j->ldb, j->c + n0, j->ldc);
-    /* Inside a pool task this runs inline, on the slice just computed. */
-    vidi_cpu_bias_act(j->be, j->c + n0, j->m, n1 - n0, j->ldc, j->bias ? j->bias + n0 : NULL, j->act);
+    gemm_block(j, 0, j->m, n0, n1);
+}
+
+/* Packing B costs about as much as GEMM rows over it: below this many rows
+ * (the denoiser's per-forward conditioning vectors are 1 row) OpenBLAS runs. */
+#define GEMM_AVX512_MIN_ROWS 16
+
+/* b packed for the AVX-512 kernel in be's scratch, or NULL where OpenBLAS
+ * runs instead: no AVX-512, a layer too wide, too few rows, or no memory for
+ * the panels (OpenBLAS needs none of ours, so that is not an error). */
+static const float *pack_for_avx512(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *b, int64_t ldb) {
+#ifdef VIDI_HAVE_X86
+    if (!be || m < GEMM_AVX512_MIN_ROWS || k > VIDI_GEMM_AVX512_MAX_K || !vidi_cpu_avx512_enabled()) return NULL;
+    float *bp = vidi_cpu_scratch(be, VIDI_CPU_SCRATCH_GEMM, (size_t)vidi_cpu_gemm_avx512_packed_floats(n, k));
+    if (bp) vidi_cpu_gemm_avx512_pack(b, ldb, n, k, bp);
+    return bp;
+#else
+    (void)be, (void)m, (void)n, (void)k, (void)b, (void)ldb;
+    return NULL;
+#endif
 }
 
 void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                             const float *b, int64_t ldb, float *c, int64_t ldc, const float *bias, vidi_act act) {
     int threads = vidi_cpu_threads(be);
+    gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, 0, act, pack_for_avx512(be, m, n, k, b, ldb)};
     if (threads <= 1 || m * n * k < GEMM_PARALLEL_MIN_MACS || n < 2 * GEMM_COLUMN_ALIGN) {
-        vidi_cpu_sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
-        vidi_cpu_bias_act(be, c, m, n, ldc, bias, act);
+        gemm_block(&j, 0, m, 0, n);
         return;
     }
     if (m >= 2 * GEMM_ROW_BLOCK_MIN * threads && n < 4 * m) {
         int64_t blocks = m / GEMM_ROW_BLOCK_MIN;
         if (blocks > GEMM_TASKS_PER_THREAD * threads) blocks = GEMM_TASKS_PER_THREAD * threads;
-        int64_t step = (m + blocks - 1) / blocks;
-        gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, step, act};
-        vidi_threadpool_run(vidi_cpu_pool(be), (int)((m + step - 1) / step), gemm_rows_task, &j);
+        j.step = (m + blocks - 1) / blocks;
+        vidi_threadpool_run(vidi_cpu_pool(be), (int)((m + j.step - 1) / j.step), gemm_rows_task, &j);
         return;
     }
-    int64_t step = (n + threads - 1) / threads;
-    step = (step + GEMM_COLUMN_ALIGN - 1) / GEMM_COLUMN_ALIGN * GEMM_COLUMN_ALIGN;
-    int n_tasks = (int)((n + step - 1) / step);
-    gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, step, act};
-    vidi_threadpool_run(vidi_cpu_pool(be), n_tasks, gemm_task, &j);
+    /* Column slices start on multiples of GEMM_COLUMN_ALIGN (16): the packed panels' boundaries. */
+    j.step = (n + threads - 1) / threads;
+    j.step = (j.step + GEMM_COLUMN_ALIGN - 1) / GEMM_COLUMN_ALIGN * GEMM_COLUMN_ALIGN;
+    vidi_threadpool_run(vidi_cpu_pool(be), (int)((n + j.step - 1) / j.step), gemm_task, &j);
 }
 
 void vidi_cpu_sgemm(int b_normal, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
