@@ -9,7 +9,10 @@
  * outside the mask, and outside the centre crop, passes unchanged. The mask
  * is `vidi inpaint`'s spec, in the model frame's pixels and the window's
  * frame numbers. Frames of a last, incomplete window pass unchanged.
- * Latency: one window.
+ * Latency: one window (T - 1 frame durations) plus the last window's
+ * sampling time, reported to the latency query so live sinks wait for it.
+ * With a live source, put a leaky queue in front: sampling runs in the
+ * streaming thread, and the queue keeps the source's thread free.
  *
  * |[
  * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! \
@@ -55,6 +58,10 @@ struct _GstVidiInpaint {
   GQueue in, out;             /* buffers waiting for a full window / to be pushed */
   guint64 windows;
   GstVideoInfo info;
+  /* latency (object lock: the latency query comes from the application thread) */
+  guint window_frames;          /* the model's T once started, else 0 */
+  GstClockTime frame_duration;  /* from the caps' framerate, else 0 */
+  GstClockTime sample_time;     /* the last window's sampling, 0 before the first */
 };
 
 G_DEFINE_TYPE (GstVidiInpaint, gst_vidi_inpaint, GST_TYPE_BASE_TRANSFORM);
@@ -136,6 +143,10 @@ release (GstVidiInpaint * self)
   self->model = NULL;
   self->be = NULL;
   self->mask = self->known = self->clip = NULL;
+  GST_OBJECT_LOCK (self);
+  self->window_frames = 0;
+  self->sample_time = 0;
+  GST_OBJECT_UNLOCK (self);
 }
 
 static gboolean
@@ -192,6 +203,10 @@ gst_vidi_inpaint_start (GstBaseTransform * trans)
     goto out;
   }
   self->windows = 0;
+  GST_OBJECT_LOCK (self);
+  self->window_frames = (guint) c->frames;
+  self->sample_time = 0;
+  GST_OBJECT_UNLOCK (self);
   ok = TRUE;
 out:
   if (!ok)
@@ -214,7 +229,41 @@ gst_vidi_inpaint_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps *
 {
   GstVidiInpaint *self = GST_VIDI_INPAINT (trans);
   (void) outcaps;
-  return gst_video_info_from_caps (&self->info, incaps);
+  if (!gst_video_info_from_caps (&self->info, incaps))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  self->frame_duration = GST_VIDEO_INFO_FPS_N (&self->info) > 0 ?
+      gst_util_uint64_scale (GST_SECOND, GST_VIDEO_INFO_FPS_D (&self->info), GST_VIDEO_INFO_FPS_N (&self->info)) : 0;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+/* A window's first frame leaves T - 1 frames after it arrived, plus the
+ * sampling time: without it in the latency, a synchronised live sink would
+ * drop every frame as late. The sampling time is the last window's (0 until
+ * one has run), so the figure settles after the first window; the element
+ * posts a latency message then, for the pipeline to query again. */
+static gboolean
+gst_vidi_inpaint_query (GstBaseTransform * trans, GstPadDirection dir, GstQuery * query)
+{
+  GstVidiInpaint *self = GST_VIDI_INPAINT (trans);
+  gboolean ret = GST_BASE_TRANSFORM_CLASS (gst_vidi_inpaint_parent_class)->query (trans, dir, query);
+
+  if (ret && dir == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max, add;
+
+    GST_OBJECT_LOCK (self);
+    add = self->window_frames > 0 ? (self->window_frames - 1) * self->frame_duration + self->sample_time : 0;
+    GST_OBJECT_UNLOCK (self);
+    gst_query_parse_latency (query, &live, &min, &max);
+    min += add;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += add;
+    gst_query_set_latency (query, live, min, max);
+    GST_DEBUG_OBJECT (self, "latency: added %" GST_TIME_FORMAT, GST_TIME_ARGS (add));
+  }
+  return ret;
 }
 
 /* The centre crop of the resized frame, in original pixels. */
@@ -348,11 +397,20 @@ process_window (GstVidiInpaint * self)
   if (!read_window (self, bufs, T, s, &b, &popped))
     return drop_window (self, bufs, popped, T);
   p.seed = self->params.seed + self->windows++;
+  gint64 t0 = g_get_monotonic_time ();
   if (vidi_diffusion_generate (self->model, &p, self->known, self->mask, self->method, (int) self->resample,
           self->clip) != VIDI_OK) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", vidi_last_error ()), (NULL));
     return drop_window (self, bufs, T, T);
   }
+  GstClockTime took = (GstClockTime) (g_get_monotonic_time () - t0) * GST_USECOND;
+  GST_OBJECT_LOCK (self);
+  /* Re-announce only when the figure grows by more than a tenth, not on every window's jitter. */
+  gboolean grew = took > self->sample_time + self->sample_time / 10;
+  self->sample_time = took;
+  GST_OBJECT_UNLOCK (self);
+  if (grew)
+    gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
   for (int f = 0; f < T; f++) {
     bufs[f] = gst_buffer_make_writable (bufs[f]);
     if (!write_frame (self, bufs[f], f, s, &b)) {
@@ -468,5 +526,6 @@ gst_vidi_inpaint_class_init (GstVidiInpaintClass * klass)
   trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR (gst_vidi_inpaint_submit_input_buffer);
   trans_class->generate_output = GST_DEBUG_FUNCPTR (gst_vidi_inpaint_generate_output);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vidi_inpaint_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_vidi_inpaint_query);
   trans_class->passthrough_on_same_caps = FALSE;
 }

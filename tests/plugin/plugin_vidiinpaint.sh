@@ -35,6 +35,14 @@ run vidiinpaint model="$M" mask=frames:1+box:0,0,2,2 method=repaint resample=2 s
 check "repaint with frames and a box: exit 0" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
 check "repaint changed frame 1" '! cmp -s -i 576:576 -n 576 "$tmp/orig.rgb" "$tmp/c.rgb"'
 
+# A live source (docs/diffusion.md): a leaky queue in front keeps the source's
+# thread free while a window samples, dropping frames the filter has no time for.
+timeout 60 gst-launch-1.0 -q videotestsrc is-live=true num-buffers=12 ! video/x-raw,format=RGB,width=16,height=12,framerate=30/1 \
+    ! queue leaky=downstream max-size-buffers=4 ! vidiinpaint model="$M" mask=box:2,2,4,4 steps=4 \
+    ! filesink location="$tmp/live.rgb" 2>"$tmp/err"
+check "live source through a leaky queue: exit 0, whole frames out" \
+    '[ $? -eq 0 ] && s=$(stat -c %s "$tmp/live.rgb") && [ "$s" -gt 0 ] && [ $((s % 576)) -eq 0 ] || cat "$tmp/err"'
+
 run vidiinpaint model="$M" ! fakesink; check "no mask fails" '[ $? -ne 0 ] && grep -q "mask spec is required" "$tmp/err"'
 run vidiinpaint model="$M" mask=box:6,6,4,4 ! fakesink; check "mask outside the frame fails" '[ $? -ne 0 ] && grep -q "outside the 8x8 frame" "$tmp/err"'
 run vidiinpaint model="$M" mask=predict:4 ! fakesink; check "empty mask fails" '[ $? -ne 0 ] && grep -q "no frame to fill" "$tmp/err"'

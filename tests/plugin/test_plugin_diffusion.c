@@ -162,6 +162,23 @@ GST_START_TEST (test_inpaint_flush)
 
 GST_END_TEST;
 
+/* The latency query adds a window (T - 1 = 3 frames at 10 fps) and, once a
+ * window has run, its sampling time. */
+GST_START_TEST (test_inpaint_latency)
+{
+  GstHarness *h = gst_harness_new_parse ("vidiinpaint model=" INPAINT_MODEL " mask=box:2,2,4,4 steps=3");
+  gst_harness_set_src_caps_str (h, "video/x-raw,format=RGB,width=16,height=12,framerate=10/1");
+  gst_harness_set_upstream_latency (h, 5 * GST_MSECOND);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 305 * GST_MSECOND);
+  for (int f = 0; f < 4; f++)
+    fail_unless_equals_int (gst_harness_push (h, frame (f)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 4);
+  fail_unless (gst_harness_query_latency (h) > 305 * GST_MSECOND);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 vidi_diffusion_suite (void)
 {
@@ -173,6 +190,7 @@ vidi_diffusion_suite (void)
   tcase_add_test (tc, test_gen_equals_library);
   tcase_add_test (tc, test_inpaint_windows);
   tcase_add_test (tc, test_inpaint_flush);
+  tcase_add_test (tc, test_inpaint_latency);
   return s;
 }
 
