@@ -170,7 +170,7 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
 
 # ---- masks: 1 = known pixel ----
 
-def random_masks(b, T, H, gen):
+def random_masks(b, T, H, gen, legacy=False):
     m = torch.zeros(b, T, 1, H, H)
     for i in range(b):
         r = gen.random()
@@ -180,11 +180,13 @@ def random_masks(b, T, H, gen):
         # the largest share, and half of them hide the box in every frame: with a random frame
         # range only, a box over the whole clip came up in ~1 of 200 masks, and the model
         # filled it with a grey guess instead of reading the background around it.
-        kind = gen.choices(range(4), weights=(0.4, 0.2, 0.25, 0.15))[0]
+        # legacy: the mix of the run's first 18899 steps (four kinds equally likely, boxes
+        # always over a random frame range), kept so the shipped history can be rebuilt.
+        kind = gen.randrange(4) if legacy else gen.choices(range(4), weights=(0.4, 0.2, 0.25, 0.15))[0]
         if kind == 0:  # spatial box over a frame range (unknown inside)
             m[i] = 1
             f0, f1 = 0, T
-            if gen.random() < 0.5:
+            if legacy or gen.random() < 0.5:
                 f0 = gen.randrange(T)
                 f1 = gen.randrange(f0, T) + 1
             h, w = gen.randrange(H // 4, H * 3 // 4 + 1), gen.randrange(H // 4, H * 3 // 4 + 1)
@@ -278,6 +280,8 @@ def main():
     ap.add_argument("--decay-from", type=int, default=0,
                     help="cosine-decay the learning rate from this step to --steps, down to 10%% (0: constant). "
                          "A run that stops on --max-minutes first keeps the rate it reached")
+    ap.add_argument("--legacy-masks", action="store_true",
+                    help="the in-painting mask mix used before step 18899 of the default run (to rebuild its history)")
     ap.add_argument("--lam", type=float, default=0.001)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
@@ -361,7 +365,7 @@ def main():
                 xb[m] = xb[m].flip(dim)
                 yb[m] = torch.tensor(table)[yb[m]]
         yb[torch.rand(args.bs) < 0.1] = null
-        mask = random_masks(args.bs, args.frames, args.size, gen)
+        mask = random_masks(args.bs, args.frames, args.size, gen, args.legacy_masks)
         lr = args.lr * min(1.0, (step + 1) / 200)
         if args.decay_from and step >= args.decay_from:
             # A constant rate leaves the weights rattling around the minimum; decaying it at the
