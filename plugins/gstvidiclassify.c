@@ -22,6 +22,7 @@
  * A stream shorter than one window gives no result and a warning. Flushes
  * empty the ring and discard results still in flight. */
 #include "gstvidiclassify_priv.h"
+#include "gstvidilatency.h"
 
 #include <string.h>
 
@@ -386,18 +387,14 @@ gst_vidi_classify_src_query (GstBaseTransform * trans, GstPadDirection dir, GstQ
   gboolean ret = GST_BASE_TRANSFORM_CLASS (gst_vidi_classify_parent_class)->query (trans, dir, query);
 
   if (ret && dir == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gboolean live, async;
-    GstClockTime min, max, add;
+    gboolean async;
+    GstClockTime add;
 
     GST_OBJECT_LOCK (trans);
     async = p->async;
     add = async ? 0 : p->infer_estimate;
     GST_OBJECT_UNLOCK (trans);
-    gst_query_parse_latency (query, &live, &min, &max);
-    min += add;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += add;
-    gst_query_set_latency (query, live, min, max);
+    gst_vidi_latency_query_add (query, add);
     GST_DEBUG_OBJECT (trans, "latency: added %" GST_TIME_FORMAT, GST_TIME_ARGS (add));
   }
   return ret;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gstvididiffusion.h"
+#include "gstvidilatency.h"
 #include "vidi/backend.h"
 #include "vidi/diffusion.h"
 #include "vidi/image.h"
@@ -250,17 +251,12 @@ gst_vidi_inpaint_query (GstBaseTransform * trans, GstPadDirection dir, GstQuery 
   gboolean ret = GST_BASE_TRANSFORM_CLASS (gst_vidi_inpaint_parent_class)->query (trans, dir, query);
 
   if (ret && dir == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gboolean live;
-    GstClockTime min, max, add;
+    GstClockTime add;
 
     GST_OBJECT_LOCK (self);
     add = self->window_frames > 0 ? (self->window_frames - 1) * self->frame_duration + self->sample_time : 0;
     GST_OBJECT_UNLOCK (self);
-    gst_query_parse_latency (query, &live, &min, &max);
-    min += add;
-    if (GST_CLOCK_TIME_IS_VALID (max))
-      max += add;
-    gst_query_set_latency (query, live, min, max);
+    gst_vidi_latency_query_add (query, add);
     GST_DEBUG_OBJECT (self, "latency: added %" GST_TIME_FORMAT, GST_TIME_ARGS (add));
   }
   return ret;
