@@ -12,12 +12,20 @@
 #define STREAM_STEP (1ull << 20)
 #define STREAM_REPLACE (1ull << 30)
 
-static void replace_known(const float *known, const float *mask, float *x, float *noise, int64_t n, double abar,
-                          uint64_t seed, uint64_t stream) {
-    double a = sqrt(abar), s = sqrt(fmax(1.0 - abar, 0.0));
+void vidi_diffusion_replace_known(const float *known, const float *mask, float *x, float *noise, int64_t n,
+                                  double abar, uint64_t seed, uint64_t stream) {
+    double a = sqrt(fmin(fmax(abar, 0.0), 1.0)), s = sqrt(fmax(1.0 - abar, 0.0));
     if (s > 0) vidi_randn(seed, stream, noise, n);
     for (int64_t i = 0; i < n; i++)
         if (mask[i] > 0.5f) x[i] = (float)(a * known[i] + (s > 0 ? s * noise[i] : 0.0));
+}
+
+vidi_status vidi_diffusion_keep_known(void *user, float *x, int64_t n, double abar, int step) {
+    const vidi_known_region *k = user;
+    if (!k || !k->known || !k->mask || !k->noise || !x || n <= 0 || step < 0)
+        return vidi_set_error(VIDI_ERR_ARG, "keep_known: NULL argument, empty sample or negative step");
+    vidi_diffusion_replace_known(k->known, k->mask, x, k->noise, n, abar, k->seed, VIDI_STREAM_KNOWN + (uint64_t)step);
+    return VIDI_OK;
 }
 
 vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
@@ -37,7 +45,7 @@ vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample
     int T = d->num_timesteps, guided = p->label >= 0 && p->guidance != 1.0f;
     uint64_t stream = STREAM_STEP, rstream = STREAM_REPLACE;
     vidi_randn(p->seed, 0, x, n);
-    replace_known(known, mask, x, noise, n, d->alphas_cumprod[T - 1], p->seed, rstream++);
+    vidi_diffusion_replace_known(known, mask, x, noise, n, d->alphas_cumprod[T - 1], p->seed, rstream++);
     for (int i = T - 1; i >= 0 && st == VIDI_OK; i--) {
         for (int k = 0; k < resample && st == VIDI_OK; k++) {
             const float *vv = p->learned_sigma ? v : NULL;
@@ -48,7 +56,7 @@ vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample
             }
             if (i > 0) vidi_randn(p->seed, stream++, noise, n);
             if ((st = vidi_diffusion_ddpm_step(d, i, x, eps, vv, p->clip, noise, x, n))) break;
-            replace_known(known, mask, x, noise, n, i > 0 ? d->alphas_cumprod[i - 1] : 1.0, p->seed, rstream++);
+            vidi_diffusion_replace_known(known, mask, x, noise, n, i > 0 ? d->alphas_cumprod[i - 1] : 1.0, p->seed, rstream++);
             /* Back to level i: q(x_i | x_{i-1}) = N(sqrt(1 - beta_i) x, beta_i). */
             if (k + 1 < resample && i > 0) {
                 double a = sqrt(1.0 - d->betas[i]), s = sqrt(d->betas[i]);

@@ -139,9 +139,10 @@ static void test_backend_loop_is_host_loop(const char *model) {
     CHECK(m && vidi_denoiser_process(m, &base) == VIDI_OK);
     if (!base) goto out;
     const int n = T * 3 * HW;
-    float known[T * 3 * HW], mask[T * HW], a[T * 3 * HW], b[T * 3 * HW];
+    float known[T * 3 * HW], mask[T * HW], emask[T * 3 * HW], noise[T * 3 * HW], a[T * 3 * HW], b[T * 3 * HW];
     for (int i = 0; i < n; i++) known[i] = (float)cos(0.21 * i) * 0.7f;
     CHECK(vidi_inpaint_mask_parse("box:1,1,5,3+frames:2", T, S, S, mask) == VIDI_OK);
+    for (int i = 0; i < n; i++) emask[i] = mask[(i / (3 * HW)) * HW + i % HW];
     for (int s = 0; s < 3; s++)
         for (int var = 0; var < 3; var++) { /* plain; guided; guided in-painting */
             vidi_sample_params p = vidi_sample_default_params();
@@ -151,6 +152,8 @@ static void test_backend_loop_is_host_loop(const char *model) {
             CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
             host_model h = {m, kn, mk};
             p.learned_sigma = vidi_denoiser_get_config(m)->learn_sigma;
+            vidi_known_region region = {known, emask, noise, p.seed};
+            if (mk) p.after_step = vidi_diffusion_keep_known, p.after_step_user = &region;
             CHECK(vidi_diffusion_sample(base, &p, host_forward, &h, b, n) == VIDI_OK);
             if (mk)
                 for (int i = 0; i < n; i++)
@@ -164,7 +167,69 @@ out:
     vidi_backend_destroy(be);
 }
 
+/* Conditioned in-painting's hook: before every model call the known
+ * elements of x_t are exactly the forward process's sqrt(abar_t) known +
+ * sqrt(1 - abar_t) noise (call k: stream VIDI_STREAM_KNOWN + k), as the model
+ * saw them in training; the unknown ones follow the sampler. */
+typedef struct recorder {
+    const vidi_diffusion *base;
+    const float *known, *mask;
+    uint64_t seed;
+    int calls, wrong;
+} recorder;
+
+static vidi_status record_known(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
+    (void)label, (void)v;
+    recorder *r = user;
+    float *noise = malloc(sizeof(float) * (size_t)n);
+    if (!noise) return VIDI_ERR_NOMEM;
+    vidi_randn(r->seed, VIDI_STREAM_KNOWN + (uint64_t)r->calls, noise, n);
+    double a = r->base->alphas_cumprod[t];
+    for (int64_t i = 0; i < n; i++) {
+        double want = sqrt(a) * r->known[i] + sqrt(1.0 - a) * noise[i];
+        if (r->mask[i] > 0.5f && fabs(xt[i] - want) > 1e-5 * (1.0 + fabs(want))) r->wrong++;
+        eps[i] = 0.3f * xt[i];
+    }
+    free(noise);
+    r->calls++;
+    return VIDI_OK;
+}
+
+static void test_keep_known(void) {
+    vidi_backend *be = NULL;
+    vidi_denoiser *m = NULL;
+    vidi_diffusion *base = NULL;
+    CHECK(vidi_backend_create("ref", 1, &be) == VIDI_OK);
+    CHECK(be && vidi_denoiser_load("tests/golden/diffusion/den_inpaint/model.safetensors", be, &m) == VIDI_OK);
+    CHECK(m && vidi_denoiser_process(m, &base) == VIDI_OK);
+    if (!base) goto out;
+    const int n = T * 3 * HW;
+    float known[T * 3 * HW], emask[T * 3 * HW], noise[T * 3 * HW], x[T * 3 * HW];
+    for (int i = 0; i < n; i++) known[i] = (float)sin(0.37 * i) * 0.8f, emask[i] = i % 3 != 0;
+    for (int s = 0; s < 3; s++) {
+        vidi_sample_params p = vidi_sample_default_params();
+        p.sampler = (vidi_sampler_kind)s, p.steps = 6, p.seed = 5 + s;
+        recorder r = {base, known, emask, p.seed, 0, 0};
+        vidi_known_region region = {known, emask, noise, p.seed};
+        p.after_step = vidi_diffusion_keep_known, p.after_step_user = &region;
+        CHECK(vidi_diffusion_sample(base, &p, record_known, &r, x, n) == VIDI_OK);
+        CHECK_MSG(r.calls == 6 && r.wrong == 0, "sampler %s: %d calls, %d known values off the forward process",
+                  vidi_sampler_name(p.sampler), r.calls, r.wrong);
+        int exact = 0; /* after the last step (abar = 1) the known values themselves */
+        for (int i = 0; i < n; i++) exact += emask[i] > 0.5f ? x[i] == known[i] : 0;
+        CHECK_MSG(exact == 2 * n / 3, "sampler %s: %d of %d known values exact at the end", vidi_sampler_name(p.sampler),
+                  exact, 2 * n / 3);
+    }
+    vidi_known_region bad = {known, NULL, noise, 1};
+    CHECK(vidi_diffusion_keep_known(&bad, x, n, 0.5, 0) == VIDI_ERR_ARG);
+out:
+    vidi_diffusion_free(base);
+    vidi_denoiser_free(m);
+    vidi_backend_destroy(be);
+}
+
 int main(void) {
+    test_keep_known();
     test_masks();
     test_inpaint();
     test_backend_loop_is_host_loop("tests/golden/diffusion/den_inpaint/model.safetensors");

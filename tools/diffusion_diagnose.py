@@ -19,7 +19,10 @@ run by hand with PyTorch (the same model as vidi, tools/diffusion_reference.py).
    generation with --trace-task gen, where the clip is only a yardstick). On the
    forward process the error falls as t falls; a trajectory whose error grows
    step by step drifts off the data the model was trained on (exposure bias),
-   and the sample ends wherever the drift takes it.
+   and the sample ends wherever the drift takes it. The known pixels of x_t are
+   put back on the forward process before every step, as vidi's conditioned
+   in-painting does (vidi_diffusion_keep_known); --free-known lets them follow
+   the model's outputs instead, as vidi did before 2026-12-03.
 """
 import argparse
 import os
@@ -80,7 +83,8 @@ def trace(model, x0, null, args):
     ts = [t for t in list(range(0, 1000, 1000 // args.steps))[::-1] if t <= args.trace_start]
     m = prediction_mask(1, T, S, args.trace_task)
     unk = (m < 0.5).expand_as(x0)
-    x = torch.randn(x0.shape, generator=torch.Generator().manual_seed(args.seed))
+    g = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(x0.shape, generator=g)
     if args.trace_start < 999:  # from the true forward process at the first step's t
         a0 = ac[ts[0]].float()
         x = a0.sqrt() * x0 + (1 - a0).sqrt() * x
@@ -90,6 +94,9 @@ def trace(model, x0, null, args):
     with torch.no_grad():
         for i, t in enumerate(ts):
             a = ac[t]
+            if not args.free_known:  # the training distribution of the known pixels
+                xq = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+                x = torch.where(m.expand_as(x0) > 0.5, xq.float(), x)
             eps = model_eps(model, x, t, null, x0, m, a.item()).double()
             ap = ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, dtype=torch.float64)
             px0 = ((x.double() - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
@@ -115,6 +122,8 @@ def main():
     ap.add_argument("--trace-start", type=int, default=999,
                     help="start the trajectory at this t from the held-out clip noised by the forward process "
                          "(default 999: from pure noise)")
+    ap.add_argument("--free-known", action="store_true",
+                    help="let the known pixels of x_t follow the model's outputs (vidi before 2026-12-03)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

@@ -239,7 +239,9 @@ vidi_status vidi_denoiser_forward(vidi_denoiser *m, const float *xt, int t, int 
 
 typedef enum vidi_inpaint_method {
     /* The model sees the known pixels and the known-token mask at every step
-     * (learned at training time; needs an in-painting model). Default. */
+     * (learned at training time; needs an in-painting model), and the known
+     * region of x_t is kept on the forward process as in training
+     * (vidi_diffusion_keep_known). Default. */
     VIDI_INPAINT_CONDITIONED = 0,
     /* RePaint (Lugmayr et al. 2022), training-free: after each ancestral step
      * the known region is replaced by the forward-noised known pixels, and
@@ -282,6 +284,27 @@ vidi_status vidi_inpaint_mask_parse(const char *spec, int frames, int height, in
 vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
                                    void *user, const float *known, const float *mask, int resample, float *x,
                                    int64_t n);
+
+/* In-painting by replacement: the known elements of x (mask > 0.5, one
+ * value per element, n each) set to sqrt(abar) known + sqrt(1 - abar) noise,
+ * what the forward process gives at the level x sits at; the noise is
+ * vidi_randn(seed, stream) into `noise` (n floats of scratch). abar = 1: the
+ * known values themselves. */
+void vidi_diffusion_replace_known(const float *known, const float *mask, float *x, float *noise, int64_t n,
+                                  double abar, uint64_t seed, uint64_t stream);
+
+/* The same as a vidi_sample_params.after_step (user: a vidi_known_region),
+ * the noise of step k from stream VIDI_STREAM_KNOWN + k. Conditioned
+ * in-painting runs it: the model was trained on x_t whose known pixels are
+ * the forward-noised clip, so sampling keeps them so instead of letting them
+ * follow the model's outputs there, which no loss ever trained. */
+#define VIDI_STREAM_KNOWN (1ull << 40)
+typedef struct vidi_known_region {
+    const float *known, *mask; /* per element */
+    float *noise;              /* n floats of scratch */
+    uint64_t seed;
+} vidi_known_region;
+vidi_status vidi_diffusion_keep_known(void *user, float *x, int64_t n, double abar, int step);
 
 /* Deterministic standard normal noise: n floats from the stream (seed,
  * stream). The same (seed, stream) always gives the same values. */
