@@ -331,6 +331,39 @@ static void test_linear_tall(vidi_backend *ref, vidi_backend *be) {
         }
 }
 
+/* The narrow-layer GEMM at 16 lanes (AVX-512) and at 8 (AVX2) is one FMA
+ * chain per output, the same bias add and the same activation polynomials:
+ * the two give the same bytes, so a model's output does not depend on which
+ * of the two the CPU has. Shapes with a short last panel and rows that are
+ * not a multiple of the 6-row tile. */
+static void test_linear_widths_agree(void) {
+    if (!vidi_cpu_avx512_enabled()) return; /* nothing to compare against */
+    static const int64_t shape_tab[][3] = {{197, 80, 64}, {1000, 96, 384}, {197, 7, 768}, {33, 5, 5}, {16, 384, 96}};
+    static const vidi_act acts[] = {VIDI_ACT_NONE, VIDI_ACT_GELU_ERF, VIDI_ACT_GELU_TANH};
+    vidi_backend *be = NULL;
+    CHECK(vidi_backend_create("cpu", 3, &be) == VIDI_OK);
+    if (!be) return;
+    for (size_t f = 0; f < sizeof shape_tab / sizeof shape_tab[0]; f++)
+        for (size_t a = 0; a < 3; a++) {
+            int64_t rows = shape_tab[f][0], in_f = shape_tab[f][1], out_f = shape_tab[f][2];
+            float *x = rand_buf(rows * in_f, -2.0f, 2.0f), *w = rand_buf(out_f * in_f, -0.3f, 0.3f);
+            float *bias = rand_buf(out_f, -1.0f, 1.0f);
+            float *wide = guarded_alloc(rows * out_f), *narrow = guarded_alloc(rows * out_f);
+            CHECK(be->linear(be, wide, x, w, bias, rows, in_f, out_f, acts[a]) == VIDI_OK);
+            vidi_cpu_force_no_avx512(1);
+            CHECK(be->linear(be, narrow, x, w, bias, rows, in_f, out_f, acts[a]) == VIDI_OK);
+            vidi_cpu_force_no_avx512(0);
+            int64_t differ = 0;
+            for (int64_t i = 0; i < rows * out_f; i++) differ += memcmp(&wide[i], &narrow[i], sizeof(float)) != 0;
+            CHECK_MSG(differ == 0, "linear rows=%lld in=%lld out=%lld act=%d: %lld of %lld outputs differ between "
+                      "the AVX-512 and the AVX2 GEMM", (long long)rows, (long long)in_f, (long long)out_f,
+                      (int)acts[a], (long long)differ, (long long)(rows * out_f));
+            free(x); free(w); free(bias);
+            guarded_free(wide); guarded_free(narrow);
+        }
+    vidi_backend_destroy(be);
+}
+
 /* ---- layernorm ---- */
 
 /* Float two-pass statistics over <= 768 values of O(1): relative error of
@@ -862,5 +895,6 @@ int main(void) {
             }
     }
     vidi_backend_destroy(ref);
+    test_linear_widths_agree();
     return vidi_test_summary("ops");
 }

@@ -8,7 +8,7 @@
  * OpenBLAS's own threading, whose per-call fork/join and spin-waits cost
  * 10-15% on a 2-core machine (docs/perf.md). */
 #include "nn/cpu/cpu.h"
-#include "nn/cpu/gemm_avx512.h"
+#include "nn/cpu/gemm_narrow.h"
 #include "nn/cpu/simd.h"
 #include "nn/ref/ops_check.h"
 
@@ -60,14 +60,18 @@ typedef struct gemm_job {
     float *c;
     int64_t m, n, k, lda, ldb, ldc, step;
     vidi_act act;
-    const float *packed; /* b packed for the AVX-512 kernel, or NULL: OpenBLAS */
+    const float *packed; /* b packed for a narrow-layer kernel, or NULL: OpenBLAS */
+    int panel;           /* the packing's panel: VIDI_GEMM_AVX512_PANEL or VIDI_GEMM_AVX2_PANEL */
 } gemm_job;
 
 /* Rows m0..m1 and columns n0..n1 of c, epilogue included. */
 static void gemm_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
 #ifdef VIDI_HAVE_X86
     if (j->packed) {
-        vidi_cpu_gemm_avx512_block(m0, m1, n0, n1, j->k, j->a, j->lda, j->packed, j->c, j->ldc, j->bias, j->act);
+        if (j->panel == VIDI_GEMM_AVX512_PANEL)
+            vidi_cpu_gemm_avx512_block(m0, m1, n0, n1, j->k, j->a, j->lda, j->packed, j->c, j->ldc, j->bias, j->act);
+        else
+            vidi_cpu_gemm_avx2_block(m0, m1, n0, n1, j->k, j->a, j->lda, j->packed, j->c, j->ldc, j->bias, j->act);
         return;
     }
 #endif
@@ -95,21 +99,36 @@ static void gemm_task(void *arg, int task, int n_tasks, int thread) {
     gemm_block(j, 0, j->m, n0, n1);
 }
 
+void vidi_cpu_gemm_pack(const float *b, int64_t ldb, int64_t n, int64_t k, int panel, float *bp) {
+    for (int64_t p = 0; p * panel < n; p++) {
+        float *dst = bp + p * k * panel;
+        int64_t cols = n - p * panel < panel ? n - p * panel : panel;
+        for (int64_t j = 0; j < panel; j++) {
+            const float *src = b + (p * panel + j) * ldb;
+            for (int64_t kk = 0; kk < k; kk++) dst[kk * panel + j] = j < cols ? src[kk] : 0.0f;
+        }
+    }
+}
+
 /* Packing B costs about as much as GEMM rows over it: below this many rows
  * (the denoiser's per-forward conditioning vectors are 1 row) OpenBLAS runs. */
-#define GEMM_AVX512_MIN_ROWS 16
+#define GEMM_NARROW_MIN_ROWS 16
 
-/* b packed for the AVX-512 kernel in be's scratch, or NULL where OpenBLAS
- * runs instead: no AVX-512, a layer too wide, too few rows, or no memory for
- * the panels (OpenBLAS needs none of ours, so that is not an error). */
-static const float *pack_for_avx512(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *b, int64_t ldb) {
+/* b packed for the widest narrow-layer kernel the CPU runs, in be's scratch
+ * (j->panel says which), or NULL where OpenBLAS runs instead: no AVX2, a
+ * layer too wide, too few rows, or no memory for the panels (OpenBLAS needs
+ * none of ours, so that is not an error). */
+static const float *pack_for_narrow(vidi_be *be, gemm_job *j) {
 #ifdef VIDI_HAVE_X86
-    if (!be || m < GEMM_AVX512_MIN_ROWS || k > VIDI_GEMM_AVX512_MAX_K || !vidi_cpu_avx512_enabled()) return NULL;
-    float *bp = vidi_cpu_scratch(be, VIDI_CPU_SCRATCH_GEMM, (size_t)vidi_cpu_gemm_avx512_packed_floats(n, k));
-    if (bp) vidi_cpu_gemm_avx512_pack(b, ldb, n, k, bp);
+    if (!be || j->m < GEMM_NARROW_MIN_ROWS || j->k > VIDI_GEMM_NARROW_MAX_K || !vidi_cpu_simd_enabled()) return NULL;
+    j->panel = vidi_cpu_avx512_enabled() ? VIDI_GEMM_AVX512_PANEL : VIDI_GEMM_AVX2_PANEL;
+    float *bp = vidi_cpu_scratch(be, VIDI_CPU_SCRATCH_GEMM, (size_t)vidi_cpu_gemm_packed_floats(j->n, j->k, j->panel));
+    if (bp) vidi_cpu_gemm_pack(j->b, j->ldb, j->n, j->k, j->panel, bp);
+    /* The scratch's out-of-memory message would outlive a GEMM that succeeds through OpenBLAS. */
+    else vidi_clear_error();
     return bp;
 #else
-    (void)be, (void)m, (void)n, (void)k, (void)b, (void)ldb;
+    (void)be, (void)j;
     return NULL;
 #endif
 }
@@ -117,7 +136,8 @@ static const float *pack_for_avx512(vidi_be *be, int64_t m, int64_t n, int64_t k
 void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                             const float *b, int64_t ldb, float *c, int64_t ldc, const float *bias, vidi_act act) {
     int threads = vidi_cpu_threads(be);
-    gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, 0, act, pack_for_avx512(be, m, n, k, b, ldb)};
+    gemm_job j = {be, a, b, bias, c, m, n, k, lda, ldb, ldc, 0, act, NULL, 0};
+    j.packed = pack_for_narrow(be, &j);
     if (threads <= 1 || m * n * k < GEMM_PARALLEL_MIN_MACS || n < 2 * GEMM_COLUMN_ALIGN) {
         gemm_block(&j, 0, m, 0, n);
         return;
@@ -129,7 +149,7 @@ void vidi_cpu_gemm_bias_act(vidi_be *be, int64_t m, int64_t n, int64_t k, const 
         vidi_threadpool_run(vidi_cpu_pool(be), (int)((m + j.step - 1) / j.step), gemm_rows_task, &j);
         return;
     }
-    /* Column slices start on multiples of GEMM_COLUMN_ALIGN (16): the packed panels' boundaries. */
+    /* Column slices start on multiples of GEMM_COLUMN_ALIGN (16): the packed panels' boundaries (16 or 8). */
     j.step = (n + threads - 1) / threads;
     j.step = (j.step + GEMM_COLUMN_ALIGN - 1) / GEMM_COLUMN_ALIGN * GEMM_COLUMN_ALIGN;
     vidi_threadpool_run(vidi_cpu_pool(be), (int)((n + j.step - 1) / j.step), gemm_task, &j);
