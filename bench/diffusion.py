@@ -18,6 +18,12 @@ PyTorch side is the reference model with its written-out attention replaced
 by F.scaled_dot_product_attention (checked equal to the reference first).
 
   python3 bench/diffusion.py --vidi build/vidi --threads 2 --rounds 2
+
+--isa avx2 holds both sides to AVX2/FMA on a CPU that has AVX-512, to measure
+what a CPU without it gets: vidi through VIDI_CPU_ISA=avx2 and OpenBLAS's
+Haswell kernels (OPENBLAS_CORETYPE), PyTorch through ATEN_CPU_CAPABILITY,
+DNNL_MAX_CPU_ISA and MKL_ENABLE_INSTRUCTIONS (set before torch loads; the
+capability torch reports is printed).
 """
 import argparse
 import json
@@ -28,7 +34,14 @@ import subprocess
 import sys
 import time
 
-import torch
+# The instruction-set cap must be in the environment before torch (and its
+# MKL / oneDNN) load, and vidi inherits it.
+ISA_ENV = {"avx2": {"VIDI_CPU_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+                    "DNNL_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}}
+if "--isa" in sys.argv[1:-1]:
+    os.environ.update(ISA_ENV.get(sys.argv[sys.argv.index("--isa") + 1], {}))
+
+import torch  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
@@ -116,7 +129,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--isa", choices=("best", "avx2"), default="best",
+                    help="avx2: both sides held to AVX2/FMA (what a CPU without AVX-512 runs)")
     args = ap.parse_args()
+    print(f"instruction set: {args.isa}; torch's CPU capability: {torch.backends.cpu.get_cpu_capability()}"
+          + "".join(f", {k}={os.environ[k]}" for k in ISA_ENV["avx2"] if k in os.environ))
     torch.set_num_threads(args.threads)
     if os.path.exists(args.model):
         path, m = args.model, diffusion_reference.load_vidi(args.model).eval()

@@ -105,6 +105,17 @@ static vidi_backend *host_backend(const char *name) {
         (be)->sampler_step = vidi_##tier##_sampler_step; \
     } while (0)
 
+/* VIDI_CPU_ISA caps the cpu backend's kernels at avx512 (the default: the
+ * widest the CPU has), avx2 or scalar, for benchmarks against peers held to
+ * the same instructions and for checking that the paths agree. */
+static vidi_status apply_cpu_isa(void) {
+    const char *isa = getenv("VIDI_CPU_ISA");
+    if (!isa || !*isa || !strcmp(isa, "avx512")) return vidi_cpu_force_no_avx512(0), vidi_cpu_force_scalar(0), VIDI_OK;
+    if (!strcmp(isa, "avx2")) return vidi_cpu_force_no_avx512(1), vidi_cpu_force_scalar(0), VIDI_OK;
+    if (!strcmp(isa, "scalar")) return vidi_cpu_force_scalar(1), VIDI_OK;
+    return vidi_set_error(VIDI_ERR_ARG, "VIDI_CPU_ISA '%s': unknown (expected avx512, avx2 or scalar)", isa);
+}
+
 vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **out) {
     if (!out) return vidi_set_error(VIDI_ERR_ARG, "backend: NULL output pointer");
     *out = NULL;
@@ -133,7 +144,12 @@ vidi_status vidi_backend_create(const char *name, int n_threads, vidi_backend **
         return VIDI_OK;
     }
     SET_OPS(be, cpu);
-    vidi_status st = vidi_threadpool_create(n_threads, &be->pool);
+    vidi_status st = apply_cpu_isa();
+    if (st != VIDI_OK) {
+        free(be);
+        return st;
+    }
+    st = vidi_threadpool_create(n_threads, &be->pool);
     if (st != VIDI_OK) {
         free(be);
         return vidi_wrap_error(st, "backend 'cpu'");

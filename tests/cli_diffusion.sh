@@ -46,6 +46,15 @@ expect 0 "grey unconditional model" -- "$vidi" generate --model "$P" -q --steps 
 out_has "3 frames 6x6, unconditional"
 expect 0 "ref backend" -- gen --backend ref --steps 3 -o "$tmp/ref.gif"
 expect 0 "cuda-emu backend" -- gen --backend cuda-emu --steps 3 -o "$tmp/emu.gif"
+# VIDI_CPU_ISA holds the cpu backend to narrower kernels: the same pixels.
+gen --label 2 --seed 9 --steps 6 -o "$tmp/isa-best" >/dev/null
+for isa in avx2 scalar; do
+  expect 0 "VIDI_CPU_ISA=$isa" -- env VIDI_CPU_ISA=$isa "$vidi" generate --model "$M" -q --label 2 --seed 9 --steps 6 -o "$tmp/isa-$isa"
+  if diff -r "$tmp/isa-best" "$tmp/isa-$isa" >/dev/null; then ok; else bad "VIDI_CPU_ISA=$isa changed the frames"; fi
+done
+expect 1 "VIDI_CPU_ISA unknown" -- env VIDI_CPU_ISA=sse "$vidi" generate --model "$M" -q --steps 3 -o "$tmp/isa.gif"
+err_has "VIDI_CPU_ISA 'sse': unknown"; err_one_line
+if [ -e "$tmp/isa.gif" ]; then bad "a failed run left $tmp/isa.gif"; else ok; fi
 
 # The default model: $VIDI_MODEL_DIR/diffusion-synth.safetensors.
 mkdir -p "$tmp/models" && cp "$M" "$tmp/models/diffusion-synth.safetensors"
