@@ -20,6 +20,7 @@ vidi_status vidi_inpaint_method_parse(const char *name, vidi_inpaint_method *out
 typedef struct model_fn {
     vidi_denoiser *m;
     const float *known, *mask; /* model inputs (conditioned in-painting), or NULL */
+    int label;                 /* the sample's label (known-pixel guidance's second call) */
 } model_fn;
 
 static vidi_status check_clip(const vidi_denoiser *m, int64_t n) {
@@ -36,11 +37,16 @@ static vidi_status call_model(void *user, const float *xt, int t, int label, flo
     return st ? st : vidi_denoiser_forward(f->m, xt, t, label, f->known, f->mask, eps, v, NULL, NULL);
 }
 
-/* The backend's memory in and out (vidi_diffusion_sample_on's loop). */
+/* The backend's memory in and out (vidi_diffusion_sample_on's loop). Known-
+ * pixel guidance's second call runs the model with nothing known, then puts
+ * the known pixels back for the next step. */
 static vidi_status call_model_on(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
     model_fn *f = user;
     vidi_status st = check_clip(f->m, n);
-    return st ? st : denoiser_forward_on(f->m, xt, t, label, eps, v);
+    if (st != VIDI_OK || label != VIDI_LABEL_NOTHING_KNOWN) return st ? st : denoiser_forward_on(f->m, xt, t, label, eps, v);
+    if ((st = denoiser_set_known(f->m, NULL, NULL)) == VIDI_OK) st = denoiser_forward_on(f->m, xt, t, f->label, eps, v);
+    vidi_status back = denoiser_set_known(f->m, f->known, f->mask);
+    return st ? st : back;
 }
 
 /* Conditioned in-painting's step hook: the known region of x back on the
@@ -67,6 +73,9 @@ static vidi_status check_request(const vidi_denoiser *m, const vidi_sample_param
         return vidi_set_error(VIDI_ERR_ARG, "label %d: the model has %d classes (0..%d)", p->label, c->num_classes,
                               c->num_classes - 1);
     if (!known != !mask) return vidi_set_error(VIDI_ERR_ARG, "in-painting needs both the known clip and the mask");
+    if (p->known_guidance != 1.0f && (!mask || method != VIDI_INPAINT_CONDITIONED))
+        return vidi_set_error(VIDI_ERR_ARG, "known-pixel guidance %g: only for conditioned in-painting%s",
+                              (double)p->known_guidance, mask ? " (not repaint)" : " (there is no mask)");
     if (!mask) return VIDI_OK;
     if (method == VIDI_INPAINT_CONDITIONED && !c->inpaint)
         return vidi_set_error(VIDI_ERR_UNSUPPORTED,
@@ -89,7 +98,7 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
     int64_t n = (int64_t)c->frames * frame;
     vidi_sample_params q = *p;
     q.learned_sigma = c->learn_sigma;
-    model_fn fn = {.m = m};
+    model_fn fn = {.m = m, .label = p->label};
     vidi_diffusion *base = NULL;
     float *emask = NULL;
     if ((st = vidi_denoiser_process(m, &base)) != VIDI_OK) return st;
@@ -114,6 +123,7 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
             st = VIDI_ERR_NOMEM; /* alloc said why */
         if (st == VIDI_OK) st = denoiser_set_known(m, known, mask);
         keep_known_hook hook = {{known, emask, emask + n, p->seed}, p};
+        fn.known = known, fn.mask = mask; /* for call_model_on to put back after a nothing-known call */
         if (mask) q.after_step = keep_known_then_caller, q.after_step_user = &hook;
         if (st == VIDI_OK) st = vidi_diffusion_sample_on(m->be, base, &q, call_model_on, &fn, out, n, m->sample_work);
     }

@@ -54,7 +54,13 @@ static vidi_status model(loop *L, int t, int want_v, vidi_sampler_step *s) {
     s->eps = L->eps;
     s->v = want_v ? L->v : NULL;
     vidi_status st = L->fn(L->user, L->x, t, p->label, L->eps, want_v ? L->v : NULL, L->n);
-    if (st != VIDI_OK || p->label < 0 || p->guidance == 1.0f) return st;
+    if (st != VIDI_OK) return st;
+    if (p->known_guidance != 1.0f) { /* the same guidance arithmetic, over the known pixels */
+        s->eps_uncond = L->eps_u;
+        s->guidance = p->known_guidance;
+        return L->fn(L->user, L->x, t, VIDI_LABEL_NOTHING_KNOWN, L->eps_u, NULL, L->n);
+    }
+    if (p->label < 0 || p->guidance == 1.0f) return st;
     s->eps_uncond = L->eps_u;
     s->guidance = p->guidance;
     return L->fn(L->user, L->x, t, -1, L->eps_u, NULL, L->n);
@@ -114,6 +120,12 @@ static vidi_status sample(const vidi_backend *be, const vidi_diffusion *base, co
         return vidi_set_error(VIDI_ERR_UNSUPPORTED, "backend '%s' has no sampler_step op", be->name);
     if (!(p->guidance >= 0.0f) || !isfinite(p->guidance))
         return vidi_set_error(VIDI_ERR_ARG, "guidance %g: must be a finite number >= 0", (double)p->guidance);
+    if (!(p->known_guidance >= 0.0f) || !isfinite(p->known_guidance))
+        return vidi_set_error(VIDI_ERR_ARG, "known-pixel guidance %g: must be a finite number >= 0",
+                              (double)p->known_guidance);
+    if (p->known_guidance != 1.0f && p->guidance != 1.0f && p->label >= 0)
+        return vidi_set_error(VIDI_ERR_ARG, "guidance %g and known-pixel guidance %g: give one of the two",
+                              (double)p->guidance, (double)p->known_guidance);
     vidi_diffusion *d = NULL;
     vidi_status st = vidi_sampler_process(base, p, &d);
     if (st != VIDI_OK) return st;

@@ -138,6 +138,7 @@ vidi_sample_params vidi_sample_default_params(void) {
     p.sampler = VIDI_SAMPLER_DDPM;
     p.steps = 50;
     p.guidance = 1.0f;
+    p.known_guidance = 1.0f;
     p.label = -1;
     p.clip = 1;
     return p;

@@ -38,11 +38,13 @@ enum {
   PROP_MASK = GST_VIDI_DIFFUSION_PROP_LAST,
   PROP_METHOD,
   PROP_RESAMPLE,
+  PROP_KNOWN_GUIDANCE,
 };
 
 #define DEFAULT_MASK NULL
 #define DEFAULT_METHOD "conditioned"
 #define DEFAULT_RESAMPLE 1
+#define DEFAULT_KNOWN_GUIDANCE 1.0f
 
 struct _GstVidiInpaint {
   GstBaseTransform parent;
@@ -50,6 +52,7 @@ struct _GstVidiInpaint {
   GstVidiDiffusionSettings diffusion;
   gchar *mask_spec, *method_name;
   guint resample;
+  gfloat known_guidance;
   /* state (streaming thread, start to stop) */
   vidi_backend *be;
   vidi_denoiser *model;
@@ -91,6 +94,9 @@ gst_vidi_inpaint_set_property (GObject * object, guint prop_id, const GValue * v
     case PROP_RESAMPLE:
       self->resample = g_value_get_uint (value);
       break;
+    case PROP_KNOWN_GUIDANCE:
+      self->known_guidance = g_value_get_float (value);
+      break;
     default:
       /* the shared diffusion settings, or not a property */
       if (!gst_vidi_diffusion_set_property (&self->diffusion, prop_id, value))
@@ -115,6 +121,9 @@ gst_vidi_inpaint_get_property (GObject * object, guint prop_id, GValue * value, 
       break;
     case PROP_RESAMPLE:
       g_value_set_uint (value, self->resample);
+      break;
+    case PROP_KNOWN_GUIDANCE:
+      g_value_set_float (value, self->known_guidance);
       break;
     default:
       /* the shared diffusion settings, or not a property */
@@ -165,6 +174,7 @@ gst_vidi_inpaint_start (GstBaseTransform * trans)
   spec = g_strdup (self->mask_spec);
   method = g_strdup (self->method_name);
   self->params = gst_vidi_diffusion_sample_params (&settings);
+  self->params.known_guidance = self->known_guidance;
   GST_OBJECT_UNLOCK (self);
   if (!spec || !*spec) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("mask: a mask spec is required (e.g. box:8,8,16,16 or predict:8)"),
@@ -173,6 +183,11 @@ gst_vidi_inpaint_start (GstBaseTransform * trans)
   }
   if (vidi_inpaint_method_parse (method, &self->method) != VIDI_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("method: %s", vidi_last_error ()), (NULL));
+    goto out;
+  }
+  if (self->params.known_guidance != 1.0f && self->method != VIDI_INPAINT_CONDITIONED) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("known-guidance: needs method=conditioned (repaint's model sees "
+            "no known pixels)"), (NULL));
     goto out;
   }
   if (!gst_vidi_diffusion_load (&settings, &self->be, &self->model)) {
@@ -484,6 +499,7 @@ gst_vidi_inpaint_init (GstVidiInpaint * self)
   self->mask_spec = DEFAULT_MASK;
   self->method_name = g_strdup (DEFAULT_METHOD);
   self->resample = DEFAULT_RESAMPLE;
+  self->known_guidance = DEFAULT_KNOWN_GUIDANCE;
   g_queue_init (&self->in);
   g_queue_init (&self->out);
 }
@@ -511,6 +527,10 @@ gst_vidi_inpaint_class_init (GstVidiInpaintClass * klass)
           DEFAULT_METHOD, rw));
   g_object_class_install_property (gobject_class, PROP_RESAMPLE,
       g_param_spec_uint ("resample", "Resample", "RePaint resampling per step", 1, 100, DEFAULT_RESAMPLE, rw));
+  g_object_class_install_property (gobject_class, PROP_KNOWN_GUIDANCE,
+      g_param_spec_float ("known-guidance", "Known-pixel guidance", "conditioned: guidance on the known pixels, "
+          "as vidi inpaint --known-guidance (1: none; two model calls a step otherwise)", 0.0f, 100.0f,
+          DEFAULT_KNOWN_GUIDANCE, rw));
   gst_element_class_set_static_metadata (element_class, "vidi diffusion in-painting", "Filter/Effect/Video",
       "Fills a masked region or listed frames of the video with a vidi diffusion model, window by window",
       "vidi developers");

@@ -76,6 +76,18 @@ expect 0 "inpaint repaint again" -- "$vidi" inpaint --model "$M" -q --steps 6 --
 if cmp -s "$tmp/r1.mp4" "$tmp/r2.mp4"; then ok; else bad "inpaint: same seed gave different bytes"; fi
 expect 0 "inpaint with label and guidance" -- "$vidi" inpaint --model "$M" -q --steps 6 --label e --guidance 3 --mask box:1,1,3,3 --start 3 "$V" -o "$tmp/lg.gif"
 if [ "$(frames_of "$tmp/r1.mp4")" = "8,8,4" ]; then ok; else bad "inpaint output: $(frames_of "$tmp/r1.mp4")"; fi
+# Known-pixel guidance: its own result, reproducible, in the summary.
+kg() { "$vidi" inpaint --model "$M" -q --steps 6 --mask box:1,1,4,4 "$V" "$@"; }
+kg -o "$tmp/kg1" >/dev/null
+expect 0 "inpaint --known-guidance" -- kg --known-guidance 2 --json -o "$tmp/kg2"; out_has '"known_guidance": 2'
+expect 0 "inpaint --known-guidance again" -- kg --known-guidance 2 -o "$tmp/kg3"; out_has "known-pixel guidance 2"
+if diff -r "$tmp/kg2" "$tmp/kg3" >/dev/null; then ok; else bad "--known-guidance: same seed, different frames"; fi
+if diff -r "$tmp/kg1" "$tmp/kg2" >/dev/null; then bad "--known-guidance 2 changed nothing"; else ok; fi
+expect 2 "--known-guidance with repaint" -- kg --known-guidance 2 --method repaint -o "$tmp/x.gif"; err_has "conditioned"
+expect 2 "--known-guidance with --guidance" -- kg --known-guidance 2 --label e --guidance 3 -o "$tmp/x.gif"
+err_has "one of the two"
+expect 2 "--known-guidance not a number" -- kg --known-guidance x -o "$tmp/x.gif"; err_has "--known-guidance"
+expect 2 "generate has no --known-guidance" -- gen --known-guidance 2 -o "$tmp/x.gif"
 
 # Bad input (issue 7): one line, non-zero exit, nothing written.
 rm -f "$tmp/x.gif"

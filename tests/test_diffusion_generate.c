@@ -93,6 +93,19 @@ static void test_inpaint(void) {
     CHECK(vidi_diffusion_generate(m, &p, known, NULL, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_ERR_ARG);
     mask[0] = 0.0f;
     CHECK(vidi_diffusion_generate(m, &p, known, mask, VIDI_INPAINT_REPAINT, 0, a) == VIDI_ERR_ARG);
+    /* Known-pixel guidance: conditioned in-painting only, not with label guidance, a finite scale >= 0. */
+    p.known_guidance = 2.0f;
+    CHECK(vidi_diffusion_generate(m, &p, known, mask, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
+    CHECK(vidi_diffusion_generate(m, &p, known, mask, VIDI_INPAINT_REPAINT, 1, a) == VIDI_ERR_ARG);
+    CHECK(strstr(vidi_last_error(), "not repaint") != NULL);
+    CHECK(vidi_diffusion_generate(m, &p, NULL, NULL, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_ERR_ARG);
+    CHECK(strstr(vidi_last_error(), "no mask") != NULL);
+    p.guidance = 3.0f;
+    CHECK(vidi_diffusion_generate(m, &p, known, mask, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_ERR_ARG);
+    CHECK(strstr(vidi_last_error(), "give one of the two") != NULL);
+    p.guidance = 1.0f, p.known_guidance = NAN;
+    CHECK(vidi_diffusion_generate(m, &p, known, mask, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_ERR_ARG);
+    p.known_guidance = 1.0f;
     vidi_denoiser_free(m);
     /* An unconditional model without masks. */
     CHECK(vidi_denoiser_load("tests/golden/diffusion/den_plain/model.safetensors", be, &m) == VIDI_OK);
@@ -117,18 +130,23 @@ static void test_inpaint(void) {
 typedef struct host_model {
     vidi_denoiser *m;
     const float *known, *mask;
+    int label;
 } host_model;
 
 static vidi_status host_forward(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
     (void)n;
     host_model *h = user;
+    if (label == VIDI_LABEL_NOTHING_KNOWN) /* known-pixel guidance: the sample's label, nothing known */
+        return vidi_denoiser_forward(h->m, xt, t, h->label, NULL, NULL, eps, v, NULL, NULL);
     return vidi_denoiser_forward(h->m, xt, t, label, h->known, h->mask, eps, v, NULL, NULL);
 }
 
 /* On the CPU, generation samples on the backend (vidi_diffusion_sample_on,
  * the cpu sampler_step op, the forward reading x_t in place); the host loop
  * (vidi_diffusion_sample with the host forward) gives the same bytes, for
- * every sampler, with guidance and with in-painting; for a velocity model
+ * every sampler, with guidance, with in-painting and with known-pixel
+ * guidance (the model run with nothing known as the second call, on the
+ * host through vidi_denoiser_forward's own inputs); for a velocity model
  * too (the backend turns u into eps with a sampler_step, the host in a loop). */
 static void test_backend_loop_is_host_loop(const char *model) {
     vidi_backend *be = NULL;
@@ -144,13 +162,14 @@ static void test_backend_loop_is_host_loop(const char *model) {
     CHECK(vidi_inpaint_mask_parse("box:1,1,5,3+frames:2", T, S, S, mask) == VIDI_OK);
     for (int i = 0; i < n; i++) emask[i] = mask[(i / (3 * HW)) * HW + i % HW];
     for (int s = 0; s < 3; s++)
-        for (int var = 0; var < 3; var++) { /* plain; guided; guided in-painting */
+        for (int var = 0; var < 4; var++) { /* plain; guided; guided in-painting; known-guided in-painting */
             vidi_sample_params p = vidi_sample_default_params();
             p.sampler = (vidi_sampler_kind)s, p.steps = 7, p.seed = 21 + var, p.eta = s == 1 && var ? 0.6f : 0.0f;
-            p.label = var ? vidi_denoiser_get_config(m)->num_classes - 1 : -1, p.guidance = var ? 2.0f : 1.0f;
-            const float *kn = var == 2 ? known : NULL, *mk = var == 2 ? mask : NULL;
+            p.label = var ? vidi_denoiser_get_config(m)->num_classes - 1 : -1, p.guidance = var == 1 || var == 2 ? 2.0f : 1.0f;
+            if (var == 3) p.known_guidance = 2.5f;
+            const float *kn = var >= 2 ? known : NULL, *mk = var >= 2 ? mask : NULL;
             CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
-            host_model h = {m, kn, mk};
+            host_model h = {m, kn, mk, p.label};
             p.learned_sigma = vidi_denoiser_get_config(m)->learn_sigma;
             vidi_known_region region = {known, emask, noise, p.seed};
             if (mk) p.after_step = vidi_diffusion_keep_known, p.after_step_user = &region;

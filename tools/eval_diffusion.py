@@ -172,7 +172,8 @@ def inpainting(args, cfg, work):
             gt = ground_truth(args.vidi, v, T, S, work)
             out = os.path.join(work, f"inpaint-{kind}-{i}")
             run([args.vidi, "inpaint", "--model", args.model, "--mask", spec, "--steps", str(args.steps), "--seed",
-                 str(i), "--sampler", args.sampler, "--threads", str(args.threads), "-q", v, "-o", out])
+                 str(i), "--sampler", args.sampler, "--threads", str(args.threads), "--known-guidance",
+                 str(args.known_guidance), "-q", v, "-o", out])
             got = load_pngs(out, T)
             for name, est in (("vidi", got), ("nearest frame", nearest_frame(gt, m)),
                               ("linear blend", linear_blend(gt, m)), ("blur fill", blur_fill(gt, m))):
@@ -268,6 +269,7 @@ def main():
     ap.add_argument("--heldout-clips", type=int, default=24)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--known-guidance", type=float, default=1.0, help="vidi inpaint --known-guidance (in-painting)")
     ap.add_argument("--sampler", default="ddpm", help="ddpm, ddim or dpm++ (the 50-step runs)")
     ap.add_argument("--threads", type=int, default=0, help="vidi's threads (0: all cores)")
     ap.add_argument("--reference-clips", type=int, default=0,

@@ -119,6 +119,12 @@ vidi_status vidi_dpmpp_2m_step(double abar_s1, double abar_s0, double abar_t, co
  * on `label` (-1: the null label, for guidance). n floats each. */
 typedef vidi_status (*vidi_denoise_fn)(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n);
 
+/* The label a vidi_denoise_fn gets for known-pixel guidance's second call
+ * (vidi_sample_params.known_guidance): the sample's own label, with nothing
+ * known (an in-painting model's generation mode). Only fns of conditioned
+ * in-painting see it. */
+#define VIDI_LABEL_NOTHING_KNOWN (-2)
+
 typedef enum vidi_sampler_kind {
     VIDI_SAMPLER_DDPM = 0,  /* ancestral, respaced */
     VIDI_SAMPLER_DDIM,      /* eta = 0 deterministic */
@@ -134,6 +140,12 @@ typedef struct vidi_sample_params {
     int steps;             /* sampling steps, 1..T */
     float eta;             /* DDIM only */
     float guidance;        /* classifier-free guidance scale; 1: conditional only, no second call */
+    /* Conditioned in-painting's guidance on the known pixels: eps = eps(nothing
+     * known) + s (eps(known) - eps(nothing known)), the second call with label
+     * VIDI_LABEL_NOTHING_KNOWN; 1: none. Pushes the sample towards what the
+     * known pixels imply (the model, trained on generation as well, otherwise
+     * leans on its own x_t). Not together with `guidance`. */
+    float known_guidance;
     int label;             /* class, or -1 for the null label (unconditional) */
     int clip;              /* clamp pred_x0 to [-1, 1] (improved-diffusion's clip_denoised) */
     uint64_t seed;

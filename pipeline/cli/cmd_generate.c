@@ -75,14 +75,17 @@ static void print_summary(const diffusion_opts *o, const vidi_denoiser *m, doubl
     else snprintf(lab, sizeof lab, "label %d%s%s%s", o->sample.label, label ? " '" : "", label ? label : "", label ? "'" : "");
     if (o->json)
         printf("{\"output\": \"%s\", \"model\": \"%s\", \"frames\": %d, \"width\": %d, \"height\": %d, \"label\": %d, "
-               "\"sampler\": \"%s\", \"steps\": %d, \"guidance\": %g, \"seed\": \"%llu\", \"seconds\": %.3f}\n",
+               "\"sampler\": \"%s\", \"steps\": %d, \"guidance\": %g, \"known_guidance\": %g, \"seed\": \"%llu\", "
+               "\"seconds\": %.3f}\n",
                o->out, o->model, c->frames, c->image_size, c->image_size, o->sample.label,
                vidi_sampler_name(o->sample.sampler), o->sample.steps, (double)o->sample.guidance,
-               (unsigned long long)o->sample.seed, seconds);
+               (double)o->sample.known_guidance, (unsigned long long)o->sample.seed, seconds);
     else
-        printf("%s %s: %d frames %dx%d, %s, %s %d steps, guidance %g, seed %llu, %.1f s\n", what, o->out, c->frames,
-               c->image_size, c->image_size, lab, vidi_sampler_name(o->sample.sampler), o->sample.steps,
-               (double)o->sample.guidance, (unsigned long long)o->sample.seed, seconds);
+        printf("%s %s: %d frames %dx%d, %s, %s %d steps, guidance %g%s%.3g, seed %llu, %.1f s\n", what, o->out,
+               c->frames, c->image_size, c->image_size, lab, vidi_sampler_name(o->sample.sampler), o->sample.steps,
+               (double)o->sample.guidance, o->sample.known_guidance != 1.0f ? ", known-pixel guidance " : "",
+               o->sample.known_guidance != 1.0f ? (double)o->sample.known_guidance : 0.0,
+               (unsigned long long)o->sample.seed, seconds);
 }
 
 /* Samples, writes, prints the summary: the common tail of both commands. */

@@ -28,6 +28,9 @@ static const char help_head[] =
     "      --method NAME     conditioned (default: the model sees the known pixels and\n"
     "                        the mask) or repaint (replacement, training-free; DDPM)\n"
     "      --resample R      repaint: resample each step R times (default 1)\n"
+    "      --known-guidance S  conditioned: guide on the known pixels, eps = eps(nothing\n"
+    "                        known) + S (eps(known) - eps(nothing known)); 2 model calls\n"
+    "                        a step (default 1: none; not with --guidance)\n"
     "      --start F         first frame of IN to use (default 0)\n";
 static const char help_tail[] =
     "  -h, --help            show this help\n"
@@ -46,6 +49,7 @@ static const struct option long_opts[] = {
     {"json", no_argument, 0, 0},            {"mask", required_argument, 0, 0},
     {"method", required_argument, 0, 0},    {"resample", required_argument, 0, 0},
     {"start", required_argument, 0, 0},     {"help", no_argument, 0, 'h'},
+    {"known-guidance", required_argument, 0, 0},
     {0, 0, 0, 0}};
 
 typedef struct inpaint_opts {
@@ -134,6 +138,14 @@ int cmd_inpaint(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     if (diffusion_cli_check_usage(cmd, &o)) return CLI_EXIT_USAGE;
+    if (o.sample.known_guidance != 1.0f && io.method != VIDI_INPAINT_CONDITIONED) {
+        cli_error(cmd, "--known-guidance needs --method conditioned (repaint's model sees no known pixels)");
+        return CLI_EXIT_USAGE;
+    }
+    if (o.sample.known_guidance != 1.0f && o.sample.guidance != 1.0f) {
+        cli_error(cmd, "--known-guidance and --guidance: give one of the two");
+        return CLI_EXIT_USAGE;
+    }
     vidi_backend *be = NULL;
     vidi_denoiser *m = diffusion_cli_load(cmd, &o, &be);
     if (!m) return CLI_EXIT_FAIL;

@@ -57,7 +57,7 @@ int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, c
         cli_library_error(cmd);
         return -1;
     }
-    if (!strcmp(name, "eta") || !strcmp(name, "guidance")) {
+    if (!strcmp(name, "eta") || !strcmp(name, "guidance") || !strcmp(name, "known-guidance")) {
         char *end;
         errno = 0;
         double v = strtod(arg, &end);
@@ -67,7 +67,8 @@ int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, c
             return -1;
         }
         if (eta) p->eta = (float)v;
-        else p->guidance = (float)v;
+        else if (!strcmp(name, "guidance")) p->guidance = (float)v;
+        else p->known_guidance = (float)v;
         return 1;
     }
     if (!strcmp(name, "seed")) {

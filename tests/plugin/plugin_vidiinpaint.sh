@@ -24,9 +24,10 @@ check "box: exit 0" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
 check "all 10 frames out" '[ "$(stat -c %s "$tmp/a.rgb")" -eq $((10 * 16 * 12 * 3)) ]'
 # 16x12 -> shorter side 8: 10x8, centre crop 8x8 = original x 2..13, y 0..11 (scale 1.5);
 # model box x,y 2..5 -> original x 5..10, y 3..8.
-cmp -l "$tmp/orig.rgb" "$tmp/a.rgb" | awk '{o = $1 - 1; f = int(o / 576); p = int((o % 576) / 3);
+box_diff() { cmp -l "$tmp/orig.rgb" "$1" | awk '{o = $1 - 1; f = int(o / 576); p = int((o % 576) / 3);
   x = p % 16; y = int(p / 16); n++; if (f > 7 || x < 5 || x > 10 || y < 3 || y > 8) bad++}
-  END {print n + 0, bad + 0}' > "$tmp/diff"
+  END {print n + 0, bad + 0}'; }
+box_diff "$tmp/a.rgb" > "$tmp/diff"
 check "pixels inside the box changed" '[ "$(cut -d" " -f1 "$tmp/diff")" -gt 0 ]'
 check "nothing outside the box or in the incomplete window changed" '[ "$(cut -d" " -f2 "$tmp/diff")" -eq 0 ] || cat "$tmp/diff"'
 run vidiinpaint model="$M" mask=box:2,2,4,4 steps=4 ! filesink location="$tmp/b.rgb"
@@ -34,6 +35,10 @@ check "same seed, same frames" 'cmp -s "$tmp/a.rgb" "$tmp/b.rgb"'
 run vidiinpaint model="$M" mask=frames:1+box:0,0,2,2 method=repaint resample=2 steps=3 seed=9 label=c ! filesink location="$tmp/c.rgb"
 check "repaint with frames and a box: exit 0" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
 check "repaint changed frame 1" '! cmp -s -i 576:576 -n 576 "$tmp/orig.rgb" "$tmp/c.rgb"'
+run vidiinpaint model="$M" mask=box:2,2,4,4 steps=4 known-guidance=2.5 ! filesink location="$tmp/k.rgb"
+check "known-guidance: exit 0" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
+check "known-guidance: other pixels than without it" '! cmp -s "$tmp/a.rgb" "$tmp/k.rgb"'
+check "known-guidance: changes only inside the box" '[ "$(box_diff "$tmp/k.rgb" | cut -d" " -f2)" -eq 0 ]'
 
 # A live source (docs/diffusion.md): a leaky queue in front keeps the source's
 # thread free while a window samples, dropping frames the filter has no time for.
@@ -47,6 +52,8 @@ run vidiinpaint model="$M" ! fakesink; check "no mask fails" '[ $? -ne 0 ] && gr
 run vidiinpaint model="$M" mask=box:6,6,4,4 ! fakesink; check "mask outside the frame fails" '[ $? -ne 0 ] && grep -q "outside the 8x8 frame" "$tmp/err"'
 run vidiinpaint model="$M" mask=predict:4 ! fakesink; check "empty mask fails" '[ $? -ne 0 ] && grep -q "no frame to fill" "$tmp/err"'
 run vidiinpaint model="$M" mask=predict:1 method=blur ! fakesink; check "unknown method fails" '[ $? -ne 0 ] && grep -q "blur" "$tmp/err"'
+run vidiinpaint model="$M" mask=predict:1 method=repaint known-guidance=2 ! fakesink
+check "known-guidance with repaint fails" '[ $? -ne 0 ] && grep -q "known-guidance: needs method=conditioned" "$tmp/err"'
 run vidiinpaint model="$M" mask=predict:1 label=zz ! fakesink; check "unknown label fails" '[ $? -ne 0 ] && grep -q "label .zz." "$tmp/err"'
 run vidiinpaint model=tests/golden/diffusion/den_plain/model.safetensors mask=predict:1 ! fakesink
 check "grey model fails" '[ $? -ne 0 ] && grep -q "channels" "$tmp/err"'
