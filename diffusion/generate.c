@@ -49,20 +49,6 @@ static vidi_status call_model_on(void *user, const float *xt, int t, int label, 
     return st ? st : back;
 }
 
-/* Conditioned in-painting's step hook: the known region of x back on the
- * forward process (vidi_diffusion_keep_known), then the caller's own hook. */
-typedef struct keep_known_hook {
-    vidi_known_region region;
-    const vidi_sample_params *caller;
-} keep_known_hook;
-
-static vidi_status keep_known_then_caller(void *user, float *x, int64_t n, double abar, int step) {
-    keep_known_hook *h = user;
-    vidi_status st = vidi_diffusion_keep_known(&h->region, x, n, abar, step);
-    if (st == VIDI_OK && h->caller->after_step) st = h->caller->after_step(h->caller->after_step_user, x, n, abar, step);
-    return st;
-}
-
 static vidi_status check_request(const vidi_denoiser *m, const vidi_sample_params *p, const float *known,
                                  const float *mask, vidi_inpaint_method method, int resample) {
     const vidi_denoiser_config *c = &m->cfg;
@@ -103,7 +89,7 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
     float *emask = NULL;
     if ((st = vidi_denoiser_process(m, &base)) != VIDI_OK) return st;
     if (mask) { /* the mask per element: every channel of a pixel */
-        if (!(emask = malloc(sizeof(float) * (size_t)n * 2))) { /* the mask, then the known region's noise */
+        if (!(emask = malloc(sizeof(float) * (size_t)n))) {
             vidi_diffusion_free(base);
             return vidi_set_error(VIDI_ERR_NOMEM, "out of memory");
         }
@@ -113,18 +99,16 @@ vidi_status vidi_diffusion_generate(vidi_denoiser *m, const vidi_sample_params *
         st = vidi_diffusion_repaint(base, &q, call_model, &fn, known, emask, resample, out, n);
     } else {
         /* The sample stays in the model's backend memory (on a GPU: on the
-         * device) from the first noise to the last step; in-painting puts the
-         * known region back on the forward process between steps on the host
-         * (on a GPU: a download and an upload per step). */
+         * device) from the first noise to the last step; each step also puts
+         * the known region back on the forward process (q.known). */
         if (!m->be->unpatchify || !m->be->sampler_step)
             st = vidi_set_error(VIDI_ERR_UNSUPPORTED,
                                 "backend '%s' has no unpatchify / sampler_step op (needed to sample on it)", m->be->name);
-        else if (!m->sample_work && !(m->sample_work = m->be->alloc(m->be, sizeof(float) * (size_t)n * 7)))
+        else if (!m->sample_work && !(m->sample_work = m->be->alloc(m->be, sizeof(float) * (size_t)n * 10)))
             st = VIDI_ERR_NOMEM; /* alloc said why */
         if (st == VIDI_OK) st = denoiser_set_known(m, known, mask);
-        keep_known_hook hook = {{known, emask, emask + n, p->seed}, p};
         fn.known = known, fn.mask = mask; /* for call_model_on to put back after a nothing-known call */
-        if (mask) q.after_step = keep_known_then_caller, q.after_step_user = &hook;
+        if (mask) q.known = known, q.known_mask = emask;
         if (st == VIDI_OK) st = vidi_diffusion_sample_on(m->be, base, &q, call_model_on, &fn, out, n, m->sample_work);
     }
     /* The known pixels are given: the result carries them exactly. */

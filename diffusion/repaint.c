@@ -20,14 +20,6 @@ void vidi_diffusion_replace_known(const float *known, const float *mask, float *
         if (mask[i] > 0.5f) x[i] = (float)(a * known[i] + (s > 0 ? s * noise[i] : 0.0));
 }
 
-vidi_status vidi_diffusion_keep_known(void *user, float *x, int64_t n, double abar, int step) {
-    const vidi_known_region *k = user;
-    if (!k || !k->known || !k->mask || !k->noise || !x || n <= 0 || step < 0)
-        return vidi_set_error(VIDI_ERR_ARG, "keep_known: NULL argument, empty sample or negative step");
-    vidi_diffusion_replace_known(k->known, k->mask, x, k->noise, n, abar, k->seed, VIDI_STREAM_KNOWN + (uint64_t)step);
-    return VIDI_OK;
-}
-
 vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample_params *p, vidi_denoise_fn fn,
                                    void *user, const float *known, const float *mask, int resample, float *x,
                                    int64_t n) {

@@ -7,7 +7,9 @@
  * step: the step's coefficients (double, from the tables), the noise
  * (vidi_randn, so a seed gives the same noise on every backend; uploaded),
  * p->after_step (host memory: a download and an upload on a device) and the
- * progress callback. */
+ * progress callback. In-painting's known pixels (p->known) go up once; each
+ * step's op also puts them back on the forward process at its new level, with
+ * noise drawn on the host and uploaded like the step's own. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ typedef struct loop {
     float *host_x;                              /* the caller's x */
     float *x, *eps, *v, *eps_u, *noise, *x0, *x0_prev; /* be's memory (x is host_x on the host) */
     float *host_noise;                          /* vidi_randn's output: noise itself on the host */
+    const float *known, *known_mask;            /* p->known and its mask in be's memory, or NULL */
+    float *known_noise, *host_known_noise;      /* their noise: be's memory, and vidi_randn's output */
 } loop;
 
 static vidi_status run_step(loop *L, const vidi_sampler_step *s) {
@@ -35,6 +39,29 @@ static vidi_status draw_noise(loop *L, uint64_t stream) {
     vidi_randn(L->p->seed, stream, L->host_noise, L->n);
     if (!L->device) return VIDI_OK;
     return L->be->upload(L->be, L->noise, L->host_noise, sizeof(float) * (size_t)L->n);
+}
+
+/* The step lands x on level abar after `done` steps: the known elements go
+ * there too, inside the op (s->known...). */
+static vidi_status keep_known(loop *L, vidi_sampler_step *s, double abar, int done) {
+    if (!L->known) return VIDI_OK;
+    double a = sqrt(fmin(fmax(abar, 0.0), 1.0)), sd = sqrt(fmax(1.0 - abar, 0.0));
+    s->known = L->known, s->known_mask = L->known_mask, s->known_a = a, s->known_s = sd;
+    s->known_noise = NULL;
+    if (sd == 0.0) return VIDI_OK;
+    vidi_randn(L->p->seed, VIDI_STREAM_KNOWN + (uint64_t)done, L->host_known_noise, L->n);
+    s->known_noise = L->known_noise;
+    return L->device ? L->be->upload(L->be, L->known_noise, L->host_known_noise, sizeof(float) * (size_t)L->n)
+                     : VIDI_OK;
+}
+
+/* x_T's known elements, before the first model call (x is still on the host). */
+static vidi_status start_known(loop *L, double abar) {
+    if (!L->known) return VIDI_OK;
+    const vidi_sample_params *p = L->p;
+    vidi_diffusion_replace_known(p->known, p->known_mask, L->host_x, L->host_known_noise, L->n, abar, p->seed,
+                                 VIDI_STREAM_KNOWN);
+    return L->device ? L->be->upload(L->be, L->x, L->host_x, sizeof(float) * (size_t)L->n) : VIDI_OK;
 }
 
 static vidi_status after(loop *L, double abar, int step) {
@@ -70,7 +97,8 @@ static vidi_status model(loop *L, int t, int want_v, vidi_sampler_step *s) {
 static vidi_status run_respaced(const vidi_diffusion *d, loop *L) {
     const vidi_sample_params *p = L->p;
     int T = d->num_timesteps, want_v = p->sampler == VIDI_SAMPLER_DDPM && p->learned_sigma;
-    vidi_status st = after(L, d->alphas_cumprod[T - 1], 0);
+    vidi_status st = start_known(L, d->alphas_cumprod[T - 1]);
+    if (st == VIDI_OK) st = after(L, d->alphas_cumprod[T - 1], 0);
     for (int i = T - 1; i >= 0 && st == VIDI_OK; i--) {
         vidi_sampler_step s = {.out = L->x, .xt = L->x, .clip = p->clip};
         if (p->sampler == VIDI_SAMPLER_DDPM) sampler_ddpm_coefs(d, i, &s);
@@ -81,7 +109,8 @@ static vidi_status run_respaced(const vidi_diffusion *d, loop *L) {
             if ((st = draw_noise(L, 1 + (uint64_t)(T - 1 - i))) != VIDI_OK) return st;
             s.noise = L->noise;
         }
-        st = run_step(L, &s);
+        st = keep_known(L, &s, i > 0 ? d->alphas_cumprod[i - 1] : 1.0, T - i);
+        if (st == VIDI_OK) st = run_step(L, &s);
         if (st == VIDI_OK) st = after(L, i > 0 ? d->alphas_cumprod[i - 1] : 1.0, T - i);
         if (st == VIDI_OK && p->progress) p->progress(p->progress_user, T - i, T);
     }
@@ -93,6 +122,7 @@ static vidi_status run_dpmpp(const vidi_diffusion *base, loop *L) {
     int N = p->steps, *ts = malloc(sizeof(int) * (size_t)N);
     if (!ts) return vidi_set_error(VIDI_ERR_NOMEM, "dpm++: out of memory");
     vidi_status st = vidi_dpmpp_timesteps(base->num_timesteps, N, ts);
+    if (st == VIDI_OK) st = start_known(L, base->alphas_cumprod[ts[0]]);
     if (st == VIDI_OK) st = after(L, base->alphas_cumprod[ts[0]], 0);
     for (int k = 0; k < N && st == VIDI_OK; k++) {
         int t = ts[k];
@@ -103,6 +133,7 @@ static vidi_status run_dpmpp(const vidi_diffusion *base, loop *L) {
         s.ra = base->sqrt_recip_alphas_cumprod[t], s.rm1 = base->sqrt_recipm1_alphas_cumprod[t];
         if (k > 0 && !s.to_data) s.x0_prev = L->x0_prev;
         if ((st = model(L, t, 0, &s)) != VIDI_OK) break;
+        if ((st = keep_known(L, &s, ab_t, k + 1)) != VIDI_OK) break;
         st = run_step(L, &s);
         float *tmp = L->x0_prev; /* this step's x0 is the next one's x0_prev */
         L->x0_prev = L->x0, L->x0 = tmp;
@@ -116,6 +147,7 @@ static vidi_status run_dpmpp(const vidi_diffusion *base, loop *L) {
 static vidi_status sample(const vidi_backend *be, const vidi_diffusion *base, const vidi_sample_params *p,
                           vidi_denoise_fn fn, void *user, float *x, int64_t n, float *work) {
     if (!base || !p || !fn || !x || n <= 0) return vidi_set_error(VIDI_ERR_ARG, "sample: NULL argument or empty sample");
+    if (!p->known != !p->known_mask) return vidi_set_error(VIDI_ERR_ARG, "sample: known pixels without their mask");
     if (be && !be->sampler_step)
         return vidi_set_error(VIDI_ERR_UNSUPPORTED, "backend '%s' has no sampler_step op", be->name);
     if (!(p->guidance >= 0.0f) || !isfinite(p->guidance))
@@ -130,7 +162,7 @@ static vidi_status sample(const vidi_backend *be, const vidi_diffusion *base, co
     vidi_status st = vidi_sampler_process(base, p, &d);
     if (st != VIDI_OK) return st;
     loop L = {.be = be, .device = be && be->device_memory, .p = p, .fn = fn, .user = user, .n = n, .host_x = x};
-    size_t bytes = sizeof(float) * (size_t)n * 7;
+    size_t bytes = sizeof(float) * (size_t)n * 10;
     float *own = NULL; /* the state when the caller gave no work buffer: be's memory, or host memory */
     if (!work && !(work = own = be ? be->alloc(be, bytes) : malloc(bytes))) {
         vidi_diffusion_free(d);
@@ -140,8 +172,15 @@ static vidi_status sample(const vidi_backend *be, const vidi_diffusion *base, co
     L.x = L.device ? work : x;
     L.eps = work + n, L.v = work + 2 * n, L.eps_u = work + 3 * n, L.noise = work + 4 * n;
     L.x0 = work + 5 * n, L.x0_prev = work + 6 * n;
-    L.host_noise = L.device ? malloc(sizeof(float) * (size_t)n) : L.noise;
+    L.host_noise = L.device ? malloc(sizeof(float) * (size_t)n * 2) : L.noise;
     if (!L.host_noise) st = vidi_set_error(VIDI_ERR_NOMEM, "sample: out of memory for %lld floats", (long long)n);
+    if (st == VIDI_OK && p->known) { /* the known pixels, their mask, their noise: 3n more */
+        L.known_noise = work + 7 * n;
+        L.host_known_noise = L.device ? L.host_noise + n : L.known_noise;
+        L.known = L.device ? work + 8 * n : p->known, L.known_mask = L.device ? work + 9 * n : p->known_mask;
+        if (L.device && (st = be->upload(be, work + 8 * n, p->known, sizeof(float) * (size_t)n)) == VIDI_OK)
+            st = be->upload(be, work + 9 * n, p->known_mask, sizeof(float) * (size_t)n);
+    }
     if (st == VIDI_OK) {
         vidi_randn(p->seed, 0, x, n);
         if (L.device) st = be->upload(be, L.x, x, sizeof(float) * (size_t)n);

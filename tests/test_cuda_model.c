@@ -138,10 +138,14 @@ out:
  * run (which allocates the sampler's state), a run allocates nothing,
  * uploads x_T, the known pixels (in-painting models), one timestep sinusoid per
  * forward and the noise of each step but the last (DDPM), downloads the
- * clip once and waits once. The clip equals the CPU's (the eps differ by
- * float GEMM rounding, carried through the steps). */
+ * clip once and waits once. In-painting also uploads the known pixels and
+ * their mask for the steps, x_T again with its known pixels set, and the
+ * known pixels' noise of each step but the last; known-pixel guidance
+ * switches the model's known inputs off and on again around each second call
+ * (two uploads). The clip equals the CPU's (the eps differ by float GEMM
+ * rounding, carried through the steps). */
 static void generate_case(vidi_backend *cpu, vidi_backend *be, const char *model, vidi_sampler_kind kind, int label,
-                          float guidance, int inpaint) {
+                          float guidance, int inpaint, float known_guidance) {
     vidi_denoiser *m = NULL, *ref = NULL;
     CHECK(vidi_denoiser_load(model, be, &m) == VIDI_OK);
     CHECK(vidi_denoiser_load(model, cpu, &ref) == VIDI_OK);
@@ -153,15 +157,18 @@ static void generate_case(vidi_backend *cpu, vidi_backend *be, const char *model
     if (inpaint) CHECK(vidi_inpaint_mask_parse("box:2,2,4,4+frames:3", c->frames, c->image_size, c->image_size, mask) == VIDI_OK);
     vidi_sample_params p = vidi_sample_default_params();
     p.sampler = kind, p.steps = steps, p.label = label, p.guidance = guidance, p.seed = 11;
+    p.known_guidance = known_guidance;
     const float *kn = inpaint ? known : NULL, *mk = inpaint ? mask : NULL;
     CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
     mark();
     CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
-    int forwards = steps * (label >= 0 && guidance != 1.0f ? 2 : 1);
+    int known_guided = known_guidance != 1.0f;
+    int forwards = steps * ((label >= 0 && guidance != 1.0f) || known_guided ? 2 : 1);
     char what[96];
-    snprintf(what, sizeof what, "generate %s %s%s", vidi_sampler_name(kind), inpaint ? "in-painting " : "",
-             guidance != 1.0f ? "guided" : "");
-    check_traffic(what, 1 + c->inpaint + forwards + (kind == VIDI_SAMPLER_DDPM ? steps - 1 : 0), 1);
+    snprintf(what, sizeof what, "generate %s %s%s%s", vidi_sampler_name(kind), inpaint ? "in-painting " : "",
+             guidance != 1.0f ? "guided" : "", known_guided ? "known-guided" : "");
+    check_traffic(what, 1 + c->inpaint + forwards + (kind == VIDI_SAMPLER_DDPM ? steps - 1 : 0) +
+                            (inpaint ? 3 + steps - 1 : 0) + (known_guided ? 2 * steps : 0), 1);
     CHECK(vidi_diffusion_generate(ref, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, b) == VIDI_OK);
     check_close(what, a, b, n);
     free(known), free(mask), free(a), free(b);
@@ -173,10 +180,11 @@ out:
 static void test_generate(vidi_backend *cpu, vidi_backend *be) {
     const char *plain = "tests/golden/diffusion/den_plain/model.safetensors";
     const char *inpaint = "tests/golden/diffusion/den_inpaint/model.safetensors"; /* learned variance, classes */
-    generate_case(cpu, be, plain, VIDI_SAMPLER_DDPM, -1, 1.0f, 0);
-    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDPM, 2, 2.5f, 0);
-    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDIM, 1, 1.0f, 1);
-    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DPMPP_2M, 3, 3.0f, 1);
+    generate_case(cpu, be, plain, VIDI_SAMPLER_DDPM, -1, 1.0f, 0, 1.0f);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDPM, 2, 2.5f, 0, 1.0f);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDIM, 1, 1.0f, 1, 1.0f);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DPMPP_2M, 3, 3.0f, 1, 1.0f);
+    generate_case(cpu, be, inpaint, VIDI_SAMPLER_DDPM, -1, 1.0f, 1, 2.0f);
 }
 
 int main(void) {

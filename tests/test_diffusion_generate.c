@@ -157,7 +157,7 @@ static void test_backend_loop_is_host_loop(const char *model) {
     CHECK(m && vidi_denoiser_process(m, &base) == VIDI_OK);
     if (!base) goto out;
     const int n = T * 3 * HW;
-    float known[T * 3 * HW], mask[T * HW], emask[T * 3 * HW], noise[T * 3 * HW], a[T * 3 * HW], b[T * 3 * HW];
+    float known[T * 3 * HW], mask[T * HW], emask[T * 3 * HW], a[T * 3 * HW], b[T * 3 * HW];
     for (int i = 0; i < n; i++) known[i] = (float)cos(0.21 * i) * 0.7f;
     CHECK(vidi_inpaint_mask_parse("box:1,1,5,3+frames:2", T, S, S, mask) == VIDI_OK);
     for (int i = 0; i < n; i++) emask[i] = mask[(i / (3 * HW)) * HW + i % HW];
@@ -171,8 +171,7 @@ static void test_backend_loop_is_host_loop(const char *model) {
             CHECK(vidi_diffusion_generate(m, &p, kn, mk, VIDI_INPAINT_CONDITIONED, 1, a) == VIDI_OK);
             host_model h = {m, kn, mk, p.label};
             p.learned_sigma = vidi_denoiser_get_config(m)->learn_sigma;
-            vidi_known_region region = {known, emask, noise, p.seed};
-            if (mk) p.after_step = vidi_diffusion_keep_known, p.after_step_user = &region;
+            if (mk) p.known = known, p.known_mask = emask;
             CHECK(vidi_diffusion_sample(base, &p, host_forward, &h, b, n) == VIDI_OK);
             if (mk)
                 for (int i = 0; i < n; i++)
@@ -186,10 +185,12 @@ out:
     vidi_backend_destroy(be);
 }
 
-/* Conditioned in-painting's hook: before every model call the known
- * elements of x_t are exactly the forward process's sqrt(abar_t) known +
- * sqrt(1 - abar_t) noise (call k: stream VIDI_STREAM_KNOWN + k), as the model
- * saw them in training; the unknown ones follow the sampler. */
+/* vidi_sample_params.known (conditioned in-painting): before every model
+ * call the known elements of x_t are exactly the forward process's
+ * sqrt(abar_t) known + sqrt(1 - abar_t) noise (call k: stream
+ * VIDI_STREAM_KNOWN + k), as the model saw them in training, and after the
+ * last step the known values; on the host loop (the ref step) and on the cpu
+ * and cuda-emu backends (their sampler_step ops, x in backend memory). */
 typedef struct recorder {
     const vidi_diffusion *base;
     const float *known, *mask;
@@ -214,37 +215,63 @@ static vidi_status record_known(void *user, const float *xt, int t, int label, f
     return VIDI_OK;
 }
 
+typedef struct on_backend {
+    vidi_backend *be;
+    recorder *r;
+} on_backend;
+
+static vidi_status record_known_on(void *user, const float *xt, int t, int label, float *eps, float *v, int64_t n) {
+    on_backend *o = user;
+    float *host_x = malloc(sizeof(float) * (size_t)n), *host_eps = malloc(sizeof(float) * (size_t)n);
+    vidi_status st = host_x && host_eps ? VIDI_OK : VIDI_ERR_NOMEM;
+    if (st == VIDI_OK) st = o->be->download(o->be, host_x, xt, sizeof(float) * (size_t)n);
+    if (st == VIDI_OK) st = record_known(o->r, host_x, t, label, host_eps, v, n);
+    if (st == VIDI_OK) st = o->be->upload(o->be, eps, host_eps, sizeof(float) * (size_t)n);
+    free(host_x);
+    free(host_eps);
+    return st;
+}
+
 static void test_keep_known(void) {
-    vidi_backend *be = NULL;
+    vidi_backend *ref = NULL;
     vidi_denoiser *m = NULL;
     vidi_diffusion *base = NULL;
-    CHECK(vidi_backend_create("ref", 1, &be) == VIDI_OK);
-    CHECK(be && vidi_denoiser_load("tests/golden/diffusion/den_inpaint/model.safetensors", be, &m) == VIDI_OK);
+    CHECK(vidi_backend_create("ref", 1, &ref) == VIDI_OK);
+    CHECK(ref && vidi_denoiser_load("tests/golden/diffusion/den_inpaint/model.safetensors", ref, &m) == VIDI_OK);
     CHECK(m && vidi_denoiser_process(m, &base) == VIDI_OK);
     if (!base) goto out;
     const int n = T * 3 * HW;
-    float known[T * 3 * HW], emask[T * 3 * HW], noise[T * 3 * HW], x[T * 3 * HW];
+    float known[T * 3 * HW], emask[T * 3 * HW], x[T * 3 * HW];
     for (int i = 0; i < n; i++) known[i] = (float)sin(0.37 * i) * 0.8f, emask[i] = i % 3 != 0;
-    for (int s = 0; s < 3; s++) {
-        vidi_sample_params p = vidi_sample_default_params();
-        p.sampler = (vidi_sampler_kind)s, p.steps = 6, p.seed = 5 + s;
-        recorder r = {base, known, emask, p.seed, 0, 0};
-        vidi_known_region region = {known, emask, noise, p.seed};
-        p.after_step = vidi_diffusion_keep_known, p.after_step_user = &region;
-        CHECK(vidi_diffusion_sample(base, &p, record_known, &r, x, n) == VIDI_OK);
-        CHECK_MSG(r.calls == 6 && r.wrong == 0, "sampler %s: %d calls, %d known values off the forward process",
-                  vidi_sampler_name(p.sampler), r.calls, r.wrong);
-        int exact = 0; /* after the last step (abar = 1) the known values themselves */
-        for (int i = 0; i < n; i++) exact += emask[i] > 0.5f ? x[i] == known[i] : 0;
-        CHECK_MSG(exact == 2 * n / 3, "sampler %s: %d of %d known values exact at the end", vidi_sampler_name(p.sampler),
-                  exact, 2 * n / 3);
+    static const char *const where[] = {"host", "cpu", "cuda-emu"};
+    for (int w = 0; w < 3; w++) {
+        vidi_backend *be = NULL;
+        if (w) CHECK_MSG(vidi_backend_create(where[w], 2, &be) == VIDI_OK, "%s: %s", where[w], vidi_last_error());
+        if (w && !be) continue;
+        for (int s = 0; s < 3; s++) {
+            vidi_sample_params p = vidi_sample_default_params();
+            p.sampler = (vidi_sampler_kind)s, p.steps = 6, p.seed = 5 + s;
+            p.known = known, p.known_mask = emask;
+            recorder r = {base, known, emask, p.seed, 0, 0};
+            vidi_status st = be ? vidi_diffusion_sample_on(be, base, &p, record_known_on, &(on_backend){be, &r}, x, n, NULL)
+                                : vidi_diffusion_sample(base, &p, record_known, &r, x, n);
+            CHECK_MSG(st == VIDI_OK, "%s: %s", where[w], vidi_last_error());
+            CHECK_MSG(r.calls == 6 && r.wrong == 0, "%s, sampler %s: %d calls, %d known values off the forward process",
+                      where[w], vidi_sampler_name(p.sampler), r.calls, r.wrong);
+            int exact = 0; /* after the last step (abar = 1) the known values themselves */
+            for (int i = 0; i < n; i++) exact += emask[i] > 0.5f ? x[i] == known[i] : 0;
+            CHECK_MSG(exact == 2 * n / 3, "%s, sampler %s: %d of %d known values exact at the end", where[w],
+                      vidi_sampler_name(p.sampler), exact, 2 * n / 3);
+        }
+        vidi_backend_destroy(be);
     }
-    vidi_known_region bad = {known, NULL, noise, 1};
-    CHECK(vidi_diffusion_keep_known(&bad, x, n, 0.5, 0) == VIDI_ERR_ARG);
+    vidi_sample_params bad = vidi_sample_default_params();
+    bad.known = known; /* without its mask */
+    CHECK(vidi_diffusion_sample(base, &bad, record_known, &(recorder){base, known, emask, 0, 0, 0}, x, n) == VIDI_ERR_ARG);
 out:
     vidi_diffusion_free(base);
     vidi_denoiser_free(m);
-    vidi_backend_destroy(be);
+    vidi_backend_destroy(ref);
 }
 
 int main(void) {

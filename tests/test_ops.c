@@ -239,6 +239,8 @@ static vidi_status shim_sampler_step(vidi_be *be, const vidi_sampler_step *s, in
     d.xt = s->xt == s->out ? o : dev_copy(s->xt, n);
     d.eps = dev_copy(s->eps, n), d.eps_uncond = dev_copy(s->eps_uncond, n), d.noise = dev_copy(s->noise, n);
     d.v = dev_copy(s->v, n), d.x0_in = dev_copy(s->x0_in, n), d.x0_prev = dev_copy(s->x0_prev, n);
+    d.known = dev_copy(s->known, n), d.known_mask = dev_copy(s->known_mask, n);
+    d.known_noise = dev_copy(s->known_noise, n);
     d.x0_out = x0;
     vidi_status st = dev->sampler_step(dev, &d, n);
     if (st == VIDI_OK && x0)
@@ -652,7 +654,8 @@ static const tolerance step_tol = {1e-6, 1e-6};
 static void step_case(vidi_backend *ref, vidi_backend *be, vidi_sampler_step s, int64_t n, const char *what) {
     float *xt = rand_buf(n, -3.0f, 3.0f), *eps = rand_buf(n, -3.0f, 3.0f), *eps_u = rand_buf(n, -3.0f, 3.0f);
     float *noise = rand_buf(n, -3.0f, 3.0f), *v = rand_buf(n, -1.0f, 1.0f), *x0p = rand_buf(n, -1.0f, 1.0f);
-    float *x0i = rand_buf(n, -1.0f, 1.0f);
+    float *x0i = rand_buf(n, -1.0f, 1.0f), *known = rand_buf(n, -1.0f, 1.0f), *kmask = rand_buf(n, 0.0f, 1.0f);
+    float *knoise = rand_buf(n, -3.0f, 3.0f);
     float *want = guarded_alloc(n), *got = guarded_alloc(n), *want_x0 = guarded_alloc(n), *got_x0 = guarded_alloc(n);
     int in_place = s.out != NULL; /* the caller's marker: out aliases xt */
     if (s.eps) s.eps = eps;
@@ -661,9 +664,10 @@ static void step_case(vidi_backend *ref, vidi_backend *be, vidi_sampler_step s, 
     if (s.v) s.v = v;
     if (s.x0_prev) s.x0_prev = x0p;
     if (s.x0_in) s.x0_in = x0i;
-    char shape[160];
-    snprintf(shape, sizeof shape, "%s n=%lld guided=%d noise=%d v=%d clip=%d x0_prev=%d in-place=%d", what,
-             (long long)n, !!s.eps_uncond, !!s.noise, !!s.v, s.clip, !!s.x0_prev, in_place);
+    if (s.known) s.known = known, s.known_mask = kmask, s.known_noise = s.known_noise ? knoise : NULL;
+    char shape[192];
+    snprintf(shape, sizeof shape, "%s n=%lld guided=%d noise=%d v=%d clip=%d x0_prev=%d in-place=%d known=%d", what,
+             (long long)n, !!s.eps_uncond, !!s.noise, !!s.v, s.clip, !!s.x0_prev, in_place, !!s.known);
     vidi_sampler_step w = s, g = s;
     w.out = want, w.xt = xt, w.x0_out = s.x0_out ? want_x0 : NULL;
     CHECK(ref->sampler_step(ref, &w, n) == VIDI_OK);
@@ -673,7 +677,8 @@ static void step_case(vidi_backend *ref, vidi_backend *be, vidi_sampler_step s, 
     CHECK_MSG(st == VIDI_OK, "sampler_step [%s] %s: %s", config, shape, vidi_last_error());
     compare("sampler_step", shape, got, want, n, step_tol);
     if (s.x0_out) compare("sampler_step x0", shape, got_x0, want_x0, n, step_tol);
-    free(xt); free(eps); free(eps_u); free(noise); free(v); free(x0p); free(x0i);
+    free(xt); free(eps); free(eps_u); free(noise); free(v); free(x0p); free(x0i); free(known); free(kmask);
+    free(knoise);
     guarded_free(want); guarded_free(got); guarded_free(want_x0); guarded_free(got_x0);
 }
 
@@ -701,12 +706,16 @@ static void test_sampler_step(vidi_backend *ref, vidi_backend *be) {
                     char what[64];
                     sampler_ddpm_coefs(d[pi], t, &s);
                     s.noise = t > 0 ? on : NULL, s.v = var & 2 ? on : NULL;
+                    if (ti & 1) /* in-painting: the known elements to the new level (t = 0: no noise) */
+                        s.known = s.known_mask = on, s.known_a = 0.8, s.known_s = t > 0 ? 0.6 : 0.0,
+                        s.known_noise = t > 0 ? on : NULL;
                     snprintf(what, sizeof what, "ddpm T=%d t=%d", T, t);
                     step_case(ref, be, s, n, what);
                     vidi_sampler_step e = {.eps = on, .eps_uncond = var & 1 ? on : NULL, .guidance = 0.5, .clip = alt,
                                            .out = alt ? NULL : on};
                     sampler_ddim_coefs(d[pi], t, var & 2 ? 0.7f : 0.0f, &e);
                     e.noise = t > 0 && e.sigma > 0.0 ? on : NULL;
+                    if (!(ti & 1)) e.known = e.known_mask = e.known_noise = on, e.known_a = 0.3, e.known_s = 0.95;
                     snprintf(what, sizeof what, "ddim T=%d t=%d eta=%g", T, t, var & 2 ? 0.7 : 0.0);
                     step_case(ref, be, e, n, what);
                 }
@@ -727,6 +736,8 @@ static void test_sampler_step(vidi_backend *ref, vidi_backend *be) {
                     if (var & 2) s.x0_in = on;
                     else s.eps = on, s.x0_out = on, s.eps_uncond = var & 1 ? on : NULL;
                     if (k > 0 && !s.to_data) s.x0_prev = on;
+                    if (var & 1) s.known = s.known_mask = on, s.known_a = sqrt(ab_t), s.known_s = sqrt(1.0 - ab_t),
+                                 s.known_noise = ab_t < 1.0 ? on : NULL;
                     char what[64];
                     snprintf(what, sizeof what, "dpm++ T=%d step %d of %d x0_in=%d", b->num_timesteps, k, N, !!(var & 2));
                     step_case(ref, be, s, ns[ni], what);
@@ -734,7 +745,8 @@ static void test_sampler_step(vidi_backend *ref, vidi_backend *be) {
     }
     /* Long spans: the CPU splits them over its pool. */
     if (d[1]) {
-        vidi_sampler_step s = {.eps = on, .eps_uncond = on, .guidance = 3.0, .clip = 1, .v = on, .noise = on};
+        vidi_sampler_step s = {.eps = on, .eps_uncond = on, .guidance = 3.0, .clip = 1, .v = on, .noise = on,
+                               .known = on, .known_mask = on, .known_noise = on, .known_a = 0.5, .known_s = 0.85};
         sampler_ddpm_coefs(d[1], 20, &s);
         step_case(ref, be, s, 100003, "ddpm long");
         vidi_sampler_step e = {.eps = on, .clip = 1, .x0_out = on, .x0_prev = on};
@@ -808,6 +820,12 @@ static void test_errors(vidi_backend *be) {
     s.kind = VIDI_STEP_DPMPP_2M, s.x0_in = buf, s.x0_prev = buf, s.r0 = 0.0;
     CHECK_MSG(be->sampler_step(be, &s, 4) == VIDI_ERR_ARG, "%s sampler_step r0 = 0", n);
     CHECK(be->sampler_step(be, &s, 0) != VIDI_OK); /* the coefficients are checked even for no values */
+    vidi_sampler_step k = {.out = buf, .xt = buf, .eps = buf, .ra = 1.0, .rm1 = 0.5, .known = buf, .known_s = 0.5};
+    CHECK_MSG(be->sampler_step(be, &k, 4) == VIDI_ERR_ARG, "%s sampler_step known without mask", n);
+    k.known_mask = buf;
+    CHECK_MSG(be->sampler_step(be, &k, 4) == VIDI_ERR_ARG, "%s sampler_step known without noise", n);
+    k.known_noise = buf, k.known_a = INFINITY;
+    CHECK_MSG(be->sampler_step(be, &k, 4) == VIDI_ERR_ARG, "%s sampler_step known coefficient", n);
     /* Empty work is fine. */
     CHECK(be->linear(be, buf, buf, buf, NULL, 0, 4, 4, VIDI_ACT_GELU_ERF) == VIDI_OK);
     CHECK(be->add(be, buf, buf, buf, 0) == VIDI_OK);

@@ -21,7 +21,7 @@ run by hand with PyTorch (the same model as vidi, tools/diffusion_reference.py).
    step by step drifts off the data the model was trained on (exposure bias),
    and the sample ends wherever the drift takes it. The known pixels of x_t are
    put back on the forward process before every step, as vidi's conditioned
-   in-painting does (vidi_diffusion_keep_known); --free-known lets them follow
+   in-painting does (vidi_sample_params.known); --free-known lets them follow
    the model's outputs instead, as vidi did before 2026-12-03.
 """
 import argparse

@@ -146,6 +146,13 @@ typedef struct vidi_sample_params {
      * known pixels imply (the model, trained on generation as well, otherwise
      * leans on its own x_t). Not together with `guidance`. */
     float known_guidance;
+    /* In-painting: before every model call the elements with known_mask > 0.5
+     * (per element, n each, host memory) are the forward process's
+     * sqrt(abar) known + sqrt(1 - abar) noise at the level x sits at, the
+     * noise of call k (k = 0 before the first) from vidi_randn(seed,
+     * VIDI_STREAM_KNOWN + k); after the last step, known itself. On a backend
+     * this is part of each sampler_step, so x stays in its memory. NULL: none. */
+    const float *known, *known_mask;
     int label;             /* class, or -1 for the null label (unconditional) */
     int clip;              /* clamp pred_x0 to [-1, 1] (improved-diffusion's clip_denoised) */
     uint64_t seed;
@@ -188,7 +195,7 @@ vidi_status vidi_diffusion_sample(const vidi_diffusion *base, const vidi_sample_
  * x (host memory) receives the result, one download at the end. On a host
  * backend the result is the same bytes as vidi_diffusion_sample's.
  * p->after_step gets host memory: on a device backend x is downloaded for
- * it and uploaded again, every step. work: 7n floats of be's memory for the
+ * it and uploaded again, every step. work: 10n floats of be's memory for the
  * sampler's state, reused across calls; NULL: allocated here per call. */
 struct vidi_backend;
 vidi_status vidi_diffusion_sample_on(const struct vidi_backend *be, const vidi_diffusion *base,
@@ -253,7 +260,8 @@ typedef enum vidi_inpaint_method {
     /* The model sees the known pixels and the known-token mask at every step
      * (learned at training time; needs an in-painting model), and the known
      * region of x_t is kept on the forward process as in training
-     * (vidi_diffusion_keep_known). Default. */
+     * (vidi_sample_params.known): the loss covers only the pixels to fill, so
+     * the model's outputs on the known ones are untrained. Default. */
     VIDI_INPAINT_CONDITIONED = 0,
     /* RePaint (Lugmayr et al. 2022), training-free: after each ancestral step
      * the known region is replaced by the forward-noised known pixels, and
@@ -305,18 +313,8 @@ vidi_status vidi_diffusion_repaint(const vidi_diffusion *base, const vidi_sample
 void vidi_diffusion_replace_known(const float *known, const float *mask, float *x, float *noise, int64_t n,
                                   double abar, uint64_t seed, uint64_t stream);
 
-/* The same as a vidi_sample_params.after_step (user: a vidi_known_region),
- * the noise of step k from stream VIDI_STREAM_KNOWN + k. Conditioned
- * in-painting runs it: the model was trained on x_t whose known pixels are
- * the forward-noised clip, so sampling keeps them so instead of letting them
- * follow the model's outputs there, which no loss ever trained. */
+/* The noise streams of vidi_sample_params.known (call k: VIDI_STREAM_KNOWN + k). */
 #define VIDI_STREAM_KNOWN (1ull << 40)
-typedef struct vidi_known_region {
-    const float *known, *mask; /* per element */
-    float *noise;              /* n floats of scratch */
-    uint64_t seed;
-} vidi_known_region;
-vidi_status vidi_diffusion_keep_known(void *user, float *x, int64_t n, double abar, int step);
 
 /* Deterministic standard normal noise: n floats from the stream (seed,
  * stream). The same (seed, stream) always gives the same values. */

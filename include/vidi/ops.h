@@ -114,6 +114,12 @@ typedef struct vidi_sampler_step {
     const float *x0_prev;    /* DPM++: the previous step's x0, NULL for first order */
     double ratio, c_x0, c_d1, r0; /* DPM++ */
     int to_data;             /* DPM++: the last step, to sigma = 0 */
+    /* In-painting: after the update, the elements with known_mask > 0.5 are
+     * set to known_a known + known_s known_noise, the forward process at the
+     * level the step lands on (known_noise may be NULL when known_s is 0).
+     * known NULL: none. */
+    const float *known, *known_mask, *known_noise;
+    double known_a, known_s;
 } vidi_sampler_step;
 
 struct vidi_backend;

@@ -24,6 +24,7 @@ static void step_task(void *arg, int task, int n_tasks, int thread) {
     s.out += b;
     s.xt = at(s.xt, b), s.eps = at(s.eps, b), s.eps_uncond = at(s.eps_uncond, b), s.noise = at(s.noise, b);
     s.v = at(s.v, b), s.x0_in = at(s.x0_in, b), s.x0_prev = at(s.x0_prev, b);
+    s.known = at(s.known, b), s.known_mask = at(s.known_mask, b), s.known_noise = at(s.known_noise, b);
     if (s.x0_out) s.x0_out += b;
     vidi_ref_sampler_step(NULL, &s, e - b); /* checked as a whole by the caller: cannot fail */
 }

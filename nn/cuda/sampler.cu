@@ -48,6 +48,8 @@ VIDI_KERNEL(sampler_step_kernel, step_args, a) {
             else if (!a.s.x0_prev) r = a.s.ratio * x - a.s.c_x0 * x0f;
             else r = a.s.ratio * x - a.s.c_x0 * x0f - a.s.c_d1 * ((x0f - (double)a.s.x0_prev[i]) / a.s.r0);
         }
+        if (a.s.known && a.s.known_mask[i] > 0.5f) /* in-painting: the forward process at the new level */
+            r = a.s.known_a * a.s.known[i] + (a.s.known_noise ? a.s.known_s * a.s.known_noise[i] : 0.0);
         a.s.out[i] = (float)r;
     }
 }
@@ -64,6 +66,9 @@ VIDI_CU_EXTERN cudaError_t VIDI_CU(launch_sampler_step)(cudaStream_t stream, con
     if (s->x0_in) VIDI_DEV_RANGE(s->x0_in, bytes);
     if (s->x0_out) VIDI_DEV_RANGE(s->x0_out, bytes);
     if (s->x0_prev) VIDI_DEV_RANGE(s->x0_prev, bytes);
+    if (s->known) VIDI_DEV_RANGE(s->known, bytes);
+    if (s->known_mask) VIDI_DEV_RANGE(s->known_mask, bytes);
+    if (s->known_noise) VIDI_DEV_RANGE(s->known_noise, bytes);
     step_args args;
     args.s = *s;
     args.n = n;

@@ -140,5 +140,10 @@ vidi_status vidi_check_sampler_step(const vidi_sampler_step *s, int64_t n) {
                                                                    : all_finite(dpmpp, 4));
     if (!ok) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: a coefficient is not finite");
     if (dpm && s->x0_prev && s->r0 == 0.0) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: r0 is 0");
+    if (!s->known) return VIDI_OK;
+    double keep[] = {s->known_a, s->known_s};
+    if (n > 0 && (!s->known_mask || (s->known_s != 0.0 && !s->known_noise)))
+        return vidi_set_error(VIDI_ERR_ARG, "sampler_step: known pixels without their mask or noise");
+    if (!all_finite(keep, 2)) return vidi_set_error(VIDI_ERR_ARG, "sampler_step: a known-pixel coefficient is not finite");
     return VIDI_OK;
 }

@@ -54,7 +54,11 @@ vidi_status vidi_ref_sampler_step(vidi_be *be, const vidi_sampler_step *s, int64
     (void)be;
     vidi_status st = vidi_check_sampler_step(s, n);
     if (st != VIDI_OK) return st;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++) {
         s->out[i] = s->kind == VIDI_STEP_DDPM ? ddpm(s, i) : s->kind == VIDI_STEP_DDIM ? ddim(s, i) : dpmpp(s, i);
+        /* vidi_diffusion_replace_known's arithmetic, so both give the same bytes */
+        if (s->known && s->known_mask[i] > 0.5f)
+            s->out[i] = (float)(s->known_a * s->known[i] + (s->known_noise ? s->known_s * s->known_noise[i] : 0.0));
+    }
     return VIDI_OK;
 }
