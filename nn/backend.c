@@ -110,7 +110,8 @@ static vidi_backend *host_backend(const char *name) {
  * the same instructions and for checking that the paths agree. */
 static vidi_status apply_cpu_isa(void) {
     const char *isa = getenv("VIDI_CPU_ISA");
-    if (!isa || !*isa || !strcmp(isa, "avx512")) return vidi_cpu_force_no_avx512(0), vidi_cpu_force_scalar(0), VIDI_OK;
+    if (!isa || !*isa) return VIDI_OK; /* unset: the kernels stay as they are */
+    if (!strcmp(isa, "avx512")) return vidi_cpu_force_no_avx512(0), vidi_cpu_force_scalar(0), VIDI_OK;
     if (!strcmp(isa, "avx2")) return vidi_cpu_force_no_avx512(1), vidi_cpu_force_scalar(0), VIDI_OK;
     if (!strcmp(isa, "scalar")) return vidi_cpu_force_scalar(1), VIDI_OK;
     return vidi_set_error(VIDI_ERR_ARG, "VIDI_CPU_ISA '%s': unknown (expected avx512, avx2 or scalar)", isa);
