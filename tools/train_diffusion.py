@@ -301,6 +301,9 @@ def main():
     ap.add_argument("--resume", action="store_true",
                     help="continue from WORK/state.pt (model, EMA, optimiser, RNG state, step)")
     ap.add_argument("--save-every", type=int, default=500)
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop this run at this step, saving the state for --resume, without moving the learning-rate "
+                         "schedule's end (--steps); rebuilds a run that was stopped early")
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="stop this run after this long, saving the state for --resume (0: no limit)")
     args = ap.parse_args()
@@ -356,6 +359,9 @@ def main():
     while step < args.steps:
         if args.max_minutes and time.time() - t_train > args.max_minutes * 60:
             log(f"time limit: stopping at step {step}")
+            break
+        if args.stop_at and step >= args.stop_at:
+            log(f"--stop-at: stopping at step {step}")
             break
         idx = torch.randint(0, len(x), (args.bs,))
         xb, yb = x[idx].float(), y[idx].clone()
