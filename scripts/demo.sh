@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: classify the sample clips with the default video model (a
 # factorised-encoder ViViT, docs/video-model.md) and the sample images with
-# the shipped shape ViT.
+# the shipped shape ViT; generate and in-paint a clip with the default
+# diffusion model (docs/diffusion.md).
 set -euo pipefail
 vidi="${1:-build/vidi}"
 clips=(samples/clips/ssv2-vp9/*.webm)
@@ -30,3 +31,11 @@ first=$(ls samples/images/*.png | head -n1)
 echo
 echo "== vidi bench --model $model --iters 20"
 "$vidi" bench --model "$model" --iters 20
+echo
+out=$(mktemp -d /tmp/vidi-demo.XXXXXX)
+echo "== vidi generate --label 'Moving something up' --steps 50 -o $out/up.gif   (default diffusion model)"
+env -u VIDI_MODEL_DIR "$vidi" generate --label "Moving something up" --steps 50 -q -o "$out/up.gif"
+echo
+echo "== vidi inpaint --mask predict:8 ${clips[0]} -o $out/future.gif   (the last 8 of 16 frames predicted)"
+env -u VIDI_MODEL_DIR "$vidi" inpaint --mask predict:8 -q "${clips[0]}" -o "$out/future.gif"
+echo "(the default diffusion model is partly trained: docs/diffusion.md gives its quality)"

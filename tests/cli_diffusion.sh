@@ -60,6 +60,10 @@ if [ -e "$tmp/isa.gif" ]; then bad "a failed run left $tmp/isa.gif"; else ok; fi
 mkdir -p "$tmp/models" && cp "$M" "$tmp/models/diffusion-synth.safetensors"
 expect 0 "default model from VIDI_MODEL_DIR" -- env VIDI_MODEL_DIR="$tmp/models" "$vidi" generate -q --steps 3 -o "$tmp/def.gif"
 out_has "4 frames 8x8"
+# The shipped one (samples/models in the source tree), VIDI_MODEL_DIR unset.
+expect 0 "shipped default model" -- env -u VIDI_MODEL_DIR "$vidi" generate -q --label "Moving something up" --steps 2 -o "$tmp/ship.gif"
+out_has "16 frames 32x32"; out_has "Moving something up"; out_has "guidance 1, seed 0,"
+expect 0 "shipped default model, inpaint" -- env -u VIDI_MODEL_DIR "$vidi" inpaint -q --mask predict:8 --steps 2 "$V" -o "$tmp/ship2.gif"
 expect 1 "no default model" -- env VIDI_MODEL_DIR="$tmp/none" "$vidi" generate -q -o "$tmp/x.gif"
 err_has "no default diffusion model"; err_has "$tmp/none"; err_one_line
 

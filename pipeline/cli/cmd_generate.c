@@ -80,12 +80,14 @@ static void print_summary(const diffusion_opts *o, const vidi_denoiser *m, doubl
                o->out, o->model, c->frames, c->image_size, c->image_size, o->sample.label,
                vidi_sampler_name(o->sample.sampler), o->sample.steps, (double)o->sample.guidance,
                (double)o->sample.known_guidance, (unsigned long long)o->sample.seed, seconds);
-    else
-        printf("%s %s: %d frames %dx%d, %s, %s %d steps, guidance %g%s%.3g, seed %llu, %.1f s\n", what, o->out,
-               c->frames, c->image_size, c->image_size, lab, vidi_sampler_name(o->sample.sampler), o->sample.steps,
-               (double)o->sample.guidance, o->sample.known_guidance != 1.0f ? ", known-pixel guidance " : "",
-               o->sample.known_guidance != 1.0f ? (double)o->sample.known_guidance : 0.0,
-               (unsigned long long)o->sample.seed, seconds);
+    else {
+        char known[64] = "";
+        if (o->sample.known_guidance != 1.0f)
+            snprintf(known, sizeof known, ", known-pixel guidance %g", (double)o->sample.known_guidance);
+        printf("%s %s: %d frames %dx%d, %s, %s %d steps, guidance %g%s, seed %llu, %.1f s\n", what, o->out, c->frames,
+               c->image_size, c->image_size, lab, vidi_sampler_name(o->sample.sampler), o->sample.steps,
+               (double)o->sample.guidance, known, (unsigned long long)o->sample.seed, seconds);
+    }
 }
 
 /* Samples, writes, prints the summary: the common tail of both commands. */

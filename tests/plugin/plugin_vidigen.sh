@@ -33,6 +33,11 @@ for i in 0 3; do
   check "frame $i equals vidi generate" 'cmp -s "$tmp/el$i.rgb" "$tmp/cli$i.rgb"'
 done
 
+# The shipped default model (samples/models/diffusion-synth.safetensors) when model is unset.
+env -u VIDI_MODEL_DIR timeout 120 gst-launch-1.0 -q vidigen label="Moving something up" steps=2 \
+    ! "video/x-raw,width=32,height=32" ! fakesink 2>"$tmp/err"
+check "default model: 32x32 frames" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
+
 gen steps=3 loop=true num-buffers=10 ! "video/x-raw,width=8,height=8,framerate=12/1" ! fakesink
 check "loop: 10 buffers of 8x8 at 12 fps" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
 gen steps=3 sampler=dpm++ label=e guidance=2.5 fps=25 ! "video/x-raw,framerate=25/1" ! fakesink
