@@ -172,7 +172,7 @@ static vidi_status sample(const vidi_backend *be, const vidi_diffusion *base, co
     L.x = L.device ? work : x;
     L.eps = work + n, L.v = work + 2 * n, L.eps_u = work + 3 * n, L.noise = work + 4 * n;
     L.x0 = work + 5 * n, L.x0_prev = work + 6 * n;
-    L.host_noise = L.device ? malloc(sizeof(float) * (size_t)n * 2) : L.noise;
+    L.host_noise = L.device ? malloc(sizeof(float) * (size_t)n * (p->known ? 2 : 1)) : L.noise;
     if (!L.host_noise) st = vidi_set_error(VIDI_ERR_NOMEM, "sample: out of memory for %lld floats", (long long)n);
     if (st == VIDI_OK && p->known) { /* the known pixels, their mask, their noise: 3n more */
         L.known_noise = work + 7 * n;

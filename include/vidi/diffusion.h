@@ -162,8 +162,9 @@ typedef struct vidi_sample_params {
     void *progress_user;
     /* Called on the initial noise and after each step with x and the
      * cumulative alpha abar of the noise level x now sits at (1.0: data, after
-     * the last step); in-painting by replacement overwrites the known region
-     * with sqrt(abar) x0 + sqrt(1 - abar) noise here. May be NULL. */
+     * the last step), e.g. to watch the sample (on a device backend x is
+     * downloaded and uploaded for it, every step). In-painting's known pixels
+     * are `known` above, which stays in the backend's memory. May be NULL. */
     vidi_status (*after_step)(void *user, float *x, int64_t n, double abar, int step);
     void *after_step_user;
 } vidi_sample_params;
