@@ -46,7 +46,7 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
     }
     vidi_denoiser_config *c = &m->cfg;
     const char *type, *sched, *prediction;
-    double eps;
+    double eps, guidance;
     vidi_status s;
     if ((s = vidi_json_get_string(cfg, "model_type", file, &type, NULL, 1))) goto done;
     if (strcmp(type, "vidi_diffusion")) {
@@ -68,7 +68,8 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
         (s = vidi_json_get_int(cfg, "diffusion_steps", file, &c->diffusion_steps, 1000, 0)) ||
         (s = vidi_json_get_string(cfg, "noise_schedule", file, &sched, "cosine", 0)) ||
         (s = vidi_json_get_float(cfg, "ln_eps", file, &eps, 1e-6, 0)) ||
-        (s = vidi_json_get_string(cfg, "prediction", file, &prediction, "eps", 0)))
+        (s = vidi_json_get_string(cfg, "prediction", file, &prediction, "eps", 0)) ||
+        (s = vidi_json_get_float(cfg, "guidance", file, &guidance, 1.0, 0)))
         goto done;
     if (strcmp(prediction, "eps") && strcmp(prediction, "velocity")) {
         s = vidi_set_error(VIDI_ERR_FORMAT, "%s: config prediction '%s': unknown (expected eps or velocity)", file,
@@ -81,6 +82,7 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
         goto done;
     }
     c->ln_eps = (float)eps;
+    c->guidance = (float)guidance;
     struct { const char *key; int v, lo, hi; } range[] = {
         {"frames", c->frames, 1, 4096},     {"image_size", c->image_size, 1, 8192}, {"channels", c->channels, 1, 16},
         {"patch", c->patch, 1, 256},        {"hidden", c->hidden, 2, 1 << 16},     {"heads", c->heads, 1, 1024},
@@ -97,6 +99,11 @@ vidi_status denoiser_read_config(vidi_denoiser *m) {
                            "%s: config needs image_size %% patch == 0, hidden %% heads == 0, even depth and freq_dim, "
                            "0 <= ln_eps < 1 (got %d, %d, %d, %d, %d, %d, %g)",
                            file, c->image_size, c->patch, c->hidden, c->heads, c->depth, c->freq_dim, eps);
+        goto done;
+    }
+    if (!(guidance >= 0 && guidance <= 100) || (guidance != 1 && c->num_classes == 0)) {
+        s = vidi_set_error(VIDI_ERR_FORMAT, "%s: config guidance %g: must be in [0, 100], and 1 for a model without classes",
+                           file, guidance);
         goto done;
     }
     s = read_labels(m, cfg, file);

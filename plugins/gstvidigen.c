@@ -35,7 +35,7 @@ enum {
 };
 
 #define DEFAULT_SAMPLER "ddpm"
-#define DEFAULT_GUIDANCE 1.0
+#define DEFAULT_GUIDANCE -1.0
 #define DEFAULT_LOOP FALSE
 #define DEFAULT_FPS 12
 
@@ -161,6 +161,8 @@ gst_vidi_gen_start (GstBaseSrc * src)
             c->num_classes), (NULL));
     goto fail;
   }
+  if (self->params.guidance < 0.0f)     /* unset: the model's recommendation for a labelled clip */
+    self->params.guidance = self->params.label >= 0 ? c->guidance : 1.0f;
   if (self->params.guidance != 1.0f && (c->num_classes == 0 || self->params.label < 0)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("guidance %g needs a label of a class-conditional model",
             (double) self->params.guidance), (NULL));
@@ -312,8 +314,8 @@ gst_vidi_gen_class_init (GstVidiGenClass * klass)
   g_object_class_install_property (gobject_class, PROP_SAMPLER,
       g_param_spec_string ("sampler", "Sampler", "ddpm, ddim or dpm++", DEFAULT_SAMPLER, rw));
   g_object_class_install_property (gobject_class, PROP_GUIDANCE,
-      g_param_spec_double ("guidance", "Guidance", "Classifier-free guidance scale (1: none; needs a label)", 0.0,
-          100.0, DEFAULT_GUIDANCE, rw));
+      g_param_spec_double ("guidance", "Guidance", "Classifier-free guidance scale (1: none; needs a label; "
+          "-1: the model's recommended scale for a labelled clip, else none)", -1.0, 100.0, DEFAULT_GUIDANCE, rw));
   g_object_class_install_property (gobject_class, PROP_LOOP,
       g_param_spec_boolean ("loop", "Loop", "Keep generating clips (FALSE: EOS after one clip)", DEFAULT_LOOP, rw));
   g_object_class_install_property (gobject_class, PROP_FPS,

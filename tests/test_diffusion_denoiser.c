@@ -100,12 +100,15 @@ out:
     vidi_backend_destroy(be);
 }
 
-/* A copy of the golden model with `drop` left out or `reshape` given a
+#define DEN_PLAIN "tests/golden/diffusion/den_plain/model.safetensors"
+#define DEN_INPAINT "tests/golden/diffusion/den_inpaint/model.safetensors"
+
+/* A copy of golden model `src` with `drop` left out or `reshape` given a
  * wrong shape, and metadata `format` / `config` as given. */
-static void write_variant(const char *dst, const char *drop, const char *reshape, const char *format,
-                          const char *config) {
+static void write_variant_of(const char *src, const char *dst, const char *drop, const char *reshape,
+                             const char *format, const char *config) {
     vidi_safetensors *st = NULL;
-    CHECK(vidi_safetensors_open("tests/golden/diffusion/den_plain/model.safetensors", &st) == VIDI_OK);
+    CHECK(vidi_safetensors_open(src, &st) == VIDI_OK);
     if (!st) return;
     int n = vidi_safetensors_count(st), k = 0;
     vidi_st_write_entry *e = calloc((size_t)n, sizeof *e);
@@ -122,6 +125,78 @@ static void write_variant(const char *dst, const char *drop, const char *reshape
     CHECK(vidi_safetensors_write_f32(dst, e, k, config ? meta : meta + 4) == VIDI_OK);
     free(e);
     vidi_safetensors_close(st);
+}
+
+static void write_variant(const char *dst, const char *drop, const char *reshape, const char *format,
+                          const char *config) {
+    write_variant_of(DEN_PLAIN, dst, drop, reshape, format, config);
+}
+
+/* `config` with `field` (e.g. "\"guidance\": 6, ") inserted before "ln_eps";
+ * malloc'd. */
+static char *config_with(const char *config, const char *field) {
+    const char *q = strstr(config, "\"ln_eps\"");
+    size_t n = strlen(config) + strlen(field) + 1;
+    char *out = malloc(n);
+    CHECK(q != NULL && out != NULL);
+    if (!q || !out) {
+        free(out);
+        return NULL;
+    }
+    snprintf(out, n, "%.*s%s%s", (int)(q - config), config, field, q);
+    return out;
+}
+
+static char *golden_config(const char *src) {
+    vidi_safetensors *st = NULL;
+    CHECK(vidi_safetensors_open(src, &st) == VIDI_OK);
+    char *config = strdup(st ? vidi_safetensors_metadata(st, "config") : "{}");
+    vidi_safetensors_close(st);
+    return config;
+}
+
+static void expect_load_error(vidi_backend *be, const char *path, vidi_status want, const char *needle);
+
+/* Config "guidance": the recommended scale, 1 when absent; out of range, not a
+ * number, or on a model without classes: a format error naming it. */
+static void test_config_guidance(void) {
+    vidi_backend *be = NULL;
+    CHECK(vidi_backend_create("cpu", 1, &be) == VIDI_OK);
+    char dir[] = "/tmp/vidi_guid_XXXXXX", path[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    char *inpaint = golden_config(DEN_INPAINT), *plain = golden_config(DEN_PLAIN);
+    vidi_denoiser *m = NULL;
+    CHECK(vidi_denoiser_load(DEN_INPAINT, be, &m) == VIDI_OK);
+    CHECK(m && vidi_denoiser_get_config(m)->guidance == 1.0f);
+    vidi_denoiser_free(m);
+    char *c = config_with(inpaint, "\"guidance\": 6.5, ");
+    if (c) {
+        write_variant_of(DEN_INPAINT, path, NULL, NULL, "vidi-diffusion", c);
+        m = NULL;
+        CHECK(vidi_denoiser_load(path, be, &m) == VIDI_OK);
+        CHECK_MSG(m && vidi_denoiser_get_config(m)->guidance == 6.5f, "guidance %g",
+                  m ? (double)vidi_denoiser_get_config(m)->guidance : -1.0);
+        vidi_denoiser_free(m);
+    }
+    free(c);
+    struct { const char *src, *config, *field, *needle; } bad[] = {
+        {DEN_INPAINT, inpaint, "\"guidance\": 101, ", "config guidance 101"},
+        {DEN_INPAINT, inpaint, "\"guidance\": -2, ", "config guidance -2"},
+        {DEN_INPAINT, inpaint, "\"guidance\": \"high\", ", "guidance"},
+        {DEN_PLAIN, plain, "\"guidance\": 3, ", "without classes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (!(c = config_with(bad[i].config, bad[i].field))) continue;
+        write_variant_of(bad[i].src, path, NULL, NULL, "vidi-diffusion", c);
+        expect_load_error(be, path, VIDI_ERR_FORMAT, bad[i].needle);
+        free(c);
+    }
+    free(inpaint);
+    free(plain);
+    unlink(path);
+    rmdir(dir);
+    vidi_backend_destroy(be);
 }
 
 static void expect_load_error(vidi_backend *be, const char *path, vidi_status want, const char *needle) {
@@ -204,5 +279,6 @@ int main(void) {
     run_case("den_velocity", "cpu");
     run_case("den_velocity", "cuda-emu");
     test_bad_checkpoints();
+    test_config_guidance();
     return vidi_test_summary("diffusion_denoiser");
 }

@@ -239,11 +239,13 @@ def generation(args, cfg, work, sampler, steps, tag, per_label):
         for k in range(per_label):
             out = os.path.join(work, f"gen-{tag}-{li}-{k}.mp4")
             run([args.vidi, "generate", "--model", args.model, "--label", str(li), "--seed", str(k), "--steps",
-                 str(steps), "--sampler", sampler, "--threads", str(args.threads), "--guidance", str(args.guidance), "-q", "-o", out])
+                 str(steps), "--sampler", sampler, "--threads", str(args.threads), "-q", "-o", out]
+                + (["--guidance", str(args.guidance)] if args.guidance is not None else []))
             files.append(out)
             truth.append(li)
     truth, pred = np.array(truth), classify(args, files)
-    print(f"\ngeneration ({sampler}, {steps} steps, guidance {args.guidance}): top-1 {100 * (pred == truth).mean():.1f}%"
+    scale = args.guidance if args.guidance is not None else f"{cfg.get('guidance', 1.0)} (the model's)"
+    print(f"\ngeneration ({sampler}, {steps} steps, guidance {scale}): top-1 {100 * (pred == truth).mean():.1f}%"
           f" over {len(files)} clips")
     T = cfg["frames"]
     div = []
@@ -255,7 +257,9 @@ def generation(args, cfg, work, sampler, steps, tag, per_label):
             clips.append(load_pngs_any(d))
         pairs = [np.sqrt(((a - b) ** 2).mean()) for i, a in enumerate(clips) for b in clips[i + 1:]]
         div.append(np.mean(pairs) if pairs else float("nan"))
-        print(f"  {name}: top-1 {100 * (pred[truth == li] == li).mean():.0f}%, diversity {div[-1]:.3f}")
+        seen = np.bincount(pred[truth == li], minlength=len(labels))
+        print(f"  {name}: top-1 {100 * (pred[truth == li] == li).mean():.0f}%, diversity {div[-1]:.3f}; "
+              f"most often classified as '{labels[int(seen.argmax())]}' ({seen.max()} of {seen.sum()})")
     print(f"diversity (mean pairwise RMS distance between clips of one label, pixels in [0, 1]): {np.nanmean(div):.3f}")
 
 
@@ -268,7 +272,8 @@ def main():
     ap.add_argument("--clips-per-label", type=int, default=10)
     ap.add_argument("--heldout-clips", type=int, default=24)
     ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--guidance", type=float, default=None,
+                    help="vidi generate --guidance (default: not passed, so the model's recommended scale)")
     ap.add_argument("--known-guidance", type=float, default=1.0, help="vidi inpaint --known-guidance (in-painting)")
     ap.add_argument("--sampler", default="ddpm", help="ddpm, ddim or dpm++ (the 50-step runs)")
     ap.add_argument("--threads", type=int, default=0, help="vidi's threads (0: all cores)")

@@ -226,6 +226,10 @@ typedef struct vidi_denoiser_config {
      * u = sqrt(abar) eps - sqrt(1 - abar) x0 and the forward returns
      * eps = sqrt(abar) u + sqrt(1 - abar) x_t; 0 ("eps", the default): eps. */
     int velocity;
+    /* config "guidance": the classifier-free guidance scale the model's trainer
+     * recommends for a labelled clip; `vidi generate` and vidigen use it when
+     * none is asked for. 1 (the default): none. */
+    float guidance;
 } vidi_denoiser_config;
 
 struct vidi_backend;

@@ -137,7 +137,11 @@ int cmd_generate(int argc, char **argv) {
     if (!m) return CLI_EXIT_FAIL;
     const vidi_denoiser_config *c = vidi_denoiser_get_config(m);
     int rc = CLI_EXIT_FAIL;
-    if (diffusion_cli_label(cmd, &o, m) == 0 && diffusion_cli_check_output(cmd, &o, c->image_size, c->image_size) == 0)
+    int ok = diffusion_cli_label(cmd, &o, m) == 0;
+    /* A labelled clip gets the model's recommended guidance unless one is asked for
+     * (in-painting keeps 1: its figures were measured without label guidance). */
+    if (ok && !o.guidance_given && o.sample.label >= 0) o.sample.guidance = c->guidance;
+    if (ok && diffusion_cli_check_output(cmd, &o, c->image_size, c->image_size) == 0)
         rc = diffusion_cli_run(cmd, &o, m, NULL, NULL, VIDI_INPAINT_CONDITIONED, 1);
     vidi_denoiser_free(m);
     vidi_backend_destroy(be);

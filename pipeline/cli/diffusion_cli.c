@@ -24,7 +24,8 @@ const char diffusion_cli_sampling_help[] =
     "      --steps N         sampling steps, 1..the model's diffusion steps (default 50)\n"
     "      --sampler NAME    ddpm (ancestral, learned variance; default), ddim or dpm++\n"
     "      --eta E           DDIM noise, 0 (default, deterministic) .. 1\n"
-    "      --guidance S      classifier-free guidance scale (default 1: none)\n"
+    "      --guidance S      classifier-free guidance scale (default 1: none; for\n"
+    "                        generate with --label, the model's recommended scale)\n"
     "  -s, --seed N          noise seed, 0..2^64-1 (default 0); same seed, same bytes\n"
     "  -o, --output OUT      OUT.mp4 (h264), .webm (vp9), .avi (mjpeg), .gif, or a\n"
     "                        directory for DIR/frame_NNNNNN.png\n"
@@ -67,7 +68,7 @@ int diffusion_opts_parse(const char *cmd, diffusion_opts *o, const char *name, c
             return -1;
         }
         if (eta) p->eta = (float)v;
-        else if (!strcmp(name, "guidance")) p->guidance = (float)v;
+        else if (!strcmp(name, "guidance")) p->guidance = (float)v, o->guidance_given = 1;
         else p->known_guidance = (float)v;
         return 1;
     }

@@ -11,6 +11,7 @@
 typedef struct diffusion_opts {
     const char *model, *label, *out, *backend, *codec;
     int threads, fps, quiet, json;
+    int guidance_given; /* --guidance was on the command line */
     vidi_sample_params sample;
 } diffusion_opts;
 
