@@ -61,9 +61,21 @@ mkdir -p "$tmp/models" && cp "$M" "$tmp/models/diffusion-synth.safetensors"
 expect 0 "default model from VIDI_MODEL_DIR" -- env VIDI_MODEL_DIR="$tmp/models" "$vidi" generate -q --steps 3 -o "$tmp/def.gif"
 out_has "4 frames 8x8"
 # The shipped one (samples/models in the source tree), VIDI_MODEL_DIR unset.
-expect 0 "shipped default model" -- env -u VIDI_MODEL_DIR "$vidi" generate -q --label "Moving something up" --steps 2 -o "$tmp/ship.gif"
-out_has "16 frames 32x32"; out_has "Moving something up"; out_has "guidance 1, seed 0,"
+# With --label and no --guidance it uses the model's recommended scale (config "guidance",
+# SHIPPED_GUIDANCE), which must change the frames; --guidance 1 turns it off; without a label, none.
+SHIPPED_GUIDANCE=8
+ship() { env -u VIDI_MODEL_DIR "$vidi" generate -q --steps 2 "$@"; }
+expect 0 "shipped default model" -- ship --label "Moving something up" -o "$tmp/ship"
+out_has "16 frames 32x32"; out_has "Moving something up"; out_has "guidance $SHIPPED_GUIDANCE, seed 0,"
+expect 0 "shipped model, its guidance asked for" -- ship --label 2 --guidance "$SHIPPED_GUIDANCE" -o "$tmp/ship_g"
+if diff -r "$tmp/ship" "$tmp/ship_g" >/dev/null; then ok; else bad "the recommended guidance is not what --guidance $SHIPPED_GUIDANCE gives"; fi
+expect 0 "shipped model, --guidance 1" -- ship --label 2 --guidance 1 -o "$tmp/ship_1"; out_has "guidance 1, seed 0,"
+if diff -r "$tmp/ship" "$tmp/ship_1" >/dev/null; then bad "--guidance 1 gave the guided frames"; else ok; fi
+expect 0 "shipped model, no label: no guidance" -- ship --json -o "$tmp/ship_u"; out_has '"guidance": 1,'
+expect 0 "test model without a recommendation: guidance 1" -- gen --label b --steps 2 -o "$tmp/norec.gif"; out_has "guidance 1, seed"
 expect 0 "shipped default model, inpaint" -- env -u VIDI_MODEL_DIR "$vidi" inpaint -q --mask predict:8 --steps 2 "$V" -o "$tmp/ship2.gif"
+expect 0 "inpaint with a label keeps guidance 1" -- env -u VIDI_MODEL_DIR "$vidi" inpaint -q --label 2 --mask predict:8 --steps 2 "$V" -o "$tmp/ship3.gif"
+out_has "guidance 1, seed"
 expect 1 "no default model" -- env VIDI_MODEL_DIR="$tmp/none" "$vidi" generate -q -o "$tmp/x.gif"
 err_has "no default diffusion model"; err_has "$tmp/none"; err_one_line
 

@@ -15,3 +15,6 @@ train --legacy-masks --prediction eps --resume --steps 11000
 train --legacy-masks --resume --steps 18899                       # velocity from here on
 train --resume --steps 28500 --decay-from 18900 --stop-at 26579   # the new mask mix, a decaying rate
 train --resume --steps 36000 --decay-from 26580 --lr 3e-4 --stop-at 32000  # a warm restart
+# Export only (no training steps): the classifier-free guidance scale the model recommends,
+# chosen by tools/eval_diffusion.py --guidance runs on 2026-12-03 (docs/diffusion.md).
+train --resume --steps 32000 --default-guidance 8

@@ -37,6 +37,14 @@ done
 env -u VIDI_MODEL_DIR timeout 120 gst-launch-1.0 -q vidigen label="Moving something up" steps=2 \
     ! "video/x-raw,width=32,height=32" ! fakesink 2>"$tmp/err"
 check "default model: 32x32 frames" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
+# guidance unset (-1): a labelled clip gets the model's recommended scale (config "guidance").
+SHIPPED_GUIDANCE=8
+ship() { env -u VIDI_MODEL_DIR timeout 120 gst-launch-1.0 -q vidigen label=2 steps=2 "$@" ! filesink location="$tmp/$1.rgb" 2>"$tmp/err"; }
+ship guidance=-1; ship guidance="$SHIPPED_GUIDANCE"; ship guidance=1
+env -u VIDI_MODEL_DIR timeout 120 gst-launch-1.0 -q vidigen label=2 steps=2 ! filesink location="$tmp/unset.rgb" 2>"$tmp/err"
+check "guidance's default is the model's recommendation" 'cmp -s "$tmp/unset.rgb" "$tmp/guidance=$SHIPPED_GUIDANCE.rgb"'
+check "guidance unset: the model's recommended scale" 'cmp -s "$tmp/guidance=-1.rgb" "$tmp/guidance=$SHIPPED_GUIDANCE.rgb"'
+check "guidance unset: not guidance 1" '[ -s "$tmp/guidance=1.rgb" ] && ! cmp -s "$tmp/guidance=-1.rgb" "$tmp/guidance=1.rgb"'
 
 gen steps=3 loop=true num-buffers=10 ! "video/x-raw,width=8,height=8,framerate=12/1" ! fakesink
 check "loop: 10 buffers of 8x8 at 12 fps" '[ $? -eq 0 ] || { cat "$tmp/err"; false; }'
