@@ -201,7 +201,7 @@ def state_dict_vidi(model):
             name = "final.ada." + k[len("final_ada."):]
         elif k.startswith("final."):
             name = "final.linear." + k[len("final."):]
-        out[name] = v.detach().contiguous().float()
+        out[name] = v.detach().cpu().contiguous().float()
     return out
 
 

@@ -25,7 +25,7 @@ Steps (everything seeded; intermediate files under --work, reused when present):
   4. export of the EMA weights to samples/models/diffusion-synth.safetensors
      (vidi single-file format, docs/checkpoints.md).
 Matmuls run under bf16 autocast and the model under torch.compile (--no-bf16,
---no-compile). Every --save-every steps the EMA weights are exported and the
+--no-compile). --device cuda trains on a GPU (not yet run on one). Every --save-every steps the EMA weights are exported and the
 whole state (model, EMA, optimiser, RNG, step) goes to WORK/state.pt;
 --resume continues from it, so a long run can be spread over sessions with
 --max-minutes; the log prints the eps-MSE per 100 steps (derived from the
@@ -65,7 +65,7 @@ def run(cmd):
 # ---- the process (improved-diffusion, float64 tables) ----
 
 class Process:
-    def __init__(self, steps):
+    def __init__(self, steps, device="cpu"):
         f = lambda t: math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
         b = np.array([min(1 - f((i + 1) / steps) / f(i / steps), 0.999) for i in range(steps)])
         ac = np.cumprod(1 - b)
@@ -73,6 +73,7 @@ class Process:
         pv = b * (1 - acp) / (1 - ac)
         t = lambda a: torch.tensor(a, dtype=torch.float64)
         self.T = steps
+        self.device = device  # where at() puts its per-sample coefficients (the tables stay on the CPU)
         self.betas = t(b)
         self.sqrt_ac, self.sqrt_1mac = t(np.sqrt(ac)), t(np.sqrt(1 - ac))
         self.sqrt_recip, self.sqrt_recipm1 = t(np.sqrt(1 / ac)), t(np.sqrt(1 / ac - 1))
@@ -80,7 +81,7 @@ class Process:
         self.post_logvar = t(np.log(np.append(pv[1], pv[1:])))
 
     def at(self, table, t):
-        return table[t].float()[:, None, None, None, None]
+        return table[t.cpu()].float()[:, None, None, None, None].to(self.device)
 
 
 def normal_kl(m1, lv1, m2, lv2):
@@ -116,15 +117,16 @@ def motion_weight(x0, w):
 def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0_cap=0.0, velocity=False,
                 motion=0.0):
     b = x0.shape[0]
-    t = torch.randint(0, proc.T, (b,))
+    t = torch.randint(0, proc.T, (b,))  # on the CPU: it indexes the process tables
+    td = t.to(x0.device)
     noise = torch.randn_like(x0)
     sa, s1a = proc.at(proc.sqrt_ac, t), proc.at(proc.sqrt_1mac, t)
     xt = sa * x0 + s1a * noise
     mask = known_mask
     # bf16 autocast runs the matmuls on the CPU's bf16 units (AMX where
     # present); the losses and the process tables stay in float32/64.
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        out = model(xt, t, y, x0, mask)
+    with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = model(xt, td, y, x0, mask)
     out = out.float()
     C = x0.shape[2]
     pred, v = out[:, :, :C], out[:, :, C:]
@@ -151,10 +153,10 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
     tmean = proc.at(proc.post_c1, t) * x0 + proc.at(proc.post_c2, t) * xt
     kl = normal_kl(tmean, min_log, pmean, plogvar) / math.log(2.0)
     nll = discretized_nll(x0, pmean, 0.5 * plogvar) / math.log(2.0)
-    vlb_px = torch.where((t == 0)[:, None, None, None, None], nll, kl)
+    vlb_px = torch.where((td == 0)[:, None, None, None, None], nll, kl)
     vlb = (vlb_px * weight).flatten(1).sum(1) / denom
-    snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float()
-    w = torch.ones(b)
+    snr = (proc.sqrt_ac[t] ** 2 / proc.sqrt_1mac[t] ** 2).float().to(x0.device)
+    w = torch.ones(b, device=x0.device)
     if velocity:
         # The velocity error is the x0 error times sqrt(SNR + 1): plain velocity
         # MSE weights x0 errors by SNR + 1, ~1 at high noise. Capping that at g
@@ -178,7 +180,7 @@ def hybrid_loss(model, proc, x0, y, known_mask, lam, bf16=False, min_snr=0.0, x0
         # The cap leaves t > ~900 nearly unweighted, which is why velocity
         # prediction is the default now (docs/diffusion.md).
         if x0_cap > 0:
-            w = w * (1.0 / (proc.sqrt_ac[t] ** 2).float()).clamp(max=x0_cap)
+            w = w * (1.0 / (proc.sqrt_ac[t] ** 2).float().to(x0.device)).clamp(max=x0_cap)
     eps_mse = ((((eps.detach() - noise) ** 2) * weight).flatten(1).sum(1) / denom).mean().item()
     return (w * mse + lam * proc.T * vlb).mean(), eps_mse, vlb.mean().item()
 
@@ -255,11 +257,11 @@ def heldout_mse(model, proc, xv, bf16, velocity=False):
     with torch.no_grad():
         for tv in ts:
             t = tv.repeat(len(xv[0]))
-            x0 = xv[0].float()
-            noise = torch.randn(x0.shape, generator=g)
+            x0 = xv[0].float().to(proc.device)
+            noise = torch.randn(x0.shape, generator=g).to(proc.device)
             xt = proc.at(proc.sqrt_ac, t) * x0 + proc.at(proc.sqrt_1mac, t) * noise
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                out = model(xt, t, xv[1]).float()
+            with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=bf16):
+                out = model(xt, t.to(proc.device), xv[1].to(proc.device)).float()
             pred = out[:, :, :x0.shape[2]]
             if velocity:
                 pred = proc.at(proc.sqrt_ac, t) * pred + proc.at(proc.sqrt_1mac, t) * xt
@@ -311,6 +313,8 @@ def main():
                          "e.g. the shipped one; model and EMA both start there")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device to train on (cpu, or cuda on a GPU machine; not yet run on a GPU)")
     ap.add_argument("--min-snr", type=float, default=5.0,
                     help="eps: Min-SNR-gamma weight min(SNR, g) / SNR; velocity: min(SNR + 1, g) / (SNR + 1) "
                          "(0: plain L_simple)")
@@ -365,18 +369,20 @@ def main():
         p.requires_grad_(False)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters, {model.pos_embed.shape[0]} tokens")
+    model.to(args.device)
+    ema.to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    proc = Process(1000)
+    proc = Process(1000, args.device)
     gen = random.Random(1)
     null = len(classes)
     step, wall = 0, 0.0
     if args.resume:
-        st = torch.load(state_path, weights_only=False)
+        st = torch.load(state_path, weights_only=False, map_location=args.device)
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
         gen.setstate(st["gen"])
-        torch.set_rng_state(st["torch_rng"])
+        torch.set_rng_state(st["torch_rng"].cpu())
         step, wall = st["step"], st["wall"]
         was = st.get("prediction", "eps")
         if was != args.prediction:
@@ -423,6 +429,7 @@ def main():
             lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
+        xb, yb, mask = xb.to(args.device), yb.to(args.device), mask.to(args.device)
         loss, mse, vlb = hybrid_loss(fwd, proc, xb, yb, mask, args.lam, args.bf16, args.min_snr, args.x0_cap,
                                      velocity, args.motion_weight)
         opt.zero_grad(set_to_none=True)
