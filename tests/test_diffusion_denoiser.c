@@ -155,7 +155,13 @@ static char *golden_config(const char *src) {
     return config;
 }
 
-static void expect_load_error(vidi_backend *be, const char *path, vidi_status want, const char *needle);
+static void expect_load_error(vidi_backend *be, const char *path, vidi_status want, const char *needle) {
+    vidi_denoiser *m = NULL;
+    vidi_status st = vidi_denoiser_load(path, be, &m);
+    CHECK_MSG(st == want && m == NULL, "%s: status %d, want %d", path, (int)st, (int)want);
+    CHECK_MSG(strstr(vidi_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", path, vidi_last_error(), needle);
+    vidi_denoiser_free(m);
+}
 
 /* Config "guidance": the recommended scale, 1 when absent; out of range, not a
  * number, or on a model without classes: a format error naming it. */
@@ -199,22 +205,10 @@ static void test_config_guidance(void) {
     vidi_backend_destroy(be);
 }
 
-static void expect_load_error(vidi_backend *be, const char *path, vidi_status want, const char *needle) {
-    vidi_denoiser *m = NULL;
-    vidi_status st = vidi_denoiser_load(path, be, &m);
-    CHECK_MSG(st == want && m == NULL, "%s: status %d, want %d", path, (int)st, (int)want);
-    CHECK_MSG(strstr(vidi_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", path, vidi_last_error(), needle);
-    vidi_denoiser_free(m);
-}
-
 static void test_bad_checkpoints(void) {
     vidi_backend *be = NULL;
     CHECK(vidi_backend_create("cpu", 1, &be) == VIDI_OK);
-    vidi_safetensors *st = NULL;
-    CHECK(vidi_safetensors_open("tests/golden/diffusion/den_plain/model.safetensors", &st) == VIDI_OK);
-    char config[4096];
-    snprintf(config, sizeof config, "%s", st ? vidi_safetensors_metadata(st, "config") : "{}");
-    vidi_safetensors_close(st);
+    char *config = golden_config(DEN_PLAIN);
     char dir[] = "/tmp/vidi_den_XXXXXX", path[128];
     CHECK(mkdtemp(dir) != NULL);
 
@@ -249,15 +243,14 @@ static void test_bad_checkpoints(void) {
     }
     free(bad);
     /* An unknown prediction target. */
-    char *pred = malloc(strlen(config) + 32), *q = strstr(config, "\"ln_eps\"");
-    CHECK(q != NULL && pred != NULL);
-    if (q && pred) {
-        snprintf(pred, strlen(config) + 32, "%.*s\"prediction\": \"x0\", %s", (int)(q - config), config, q);
+    char *pred = config_with(config, "\"prediction\": \"x0\", ");
+    if (pred) {
         snprintf(path, sizeof path, "%s/prediction.safetensors", dir);
         write_variant(path, NULL, NULL, "vidi-diffusion", pred);
         expect_load_error(be, path, VIDI_ERR_FORMAT, "prediction 'x0'");
     }
     free(pred);
+    free(config);
     const char *names[] = {"drop", "shape", "nometa", "hidden", "depth", "prediction"};
     for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, names[i]);

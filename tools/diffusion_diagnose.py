@@ -49,9 +49,11 @@ def prediction_mask(n, T, S, task):
 
 
 def model_eps(model, xt, t, y, known, mask, abar):
-    """The model's eps (a velocity model's converted, as vidi does)."""
+    """The model's eps (a velocity model's converted, as vidi does); y one
+    label for every clip, or a tensor of labels."""
     C = xt.shape[2]
-    out = model(xt, torch.full((xt.shape[0],), t), torch.full((xt.shape[0],), y), known, mask)[:, :, :C]
+    y = y if torch.is_tensor(y) else torch.full((xt.shape[0],), y)
+    out = model(xt, torch.full((xt.shape[0],), t), y, known, mask)[:, :, :C]
     return eps_from_velocity(out, xt, abar) if model.cfg.get("prediction", "eps") == "velocity" else out
 
 
@@ -133,10 +135,8 @@ def label_probe(model, x0, labels, args):
                 noise = torch.randn(x0.shape, generator=g)
                 xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
                 for j, y in enumerate((labels, rev, null)):
-                    out = model(xt, torch.full((len(x0),), t), y)[:, :, :x0.shape[2]]
-                    if model.cfg.get("prediction", "eps") == "velocity":
-                        out = eps_from_velocity(out, xt, a.item())
-                    err = (x0_from_eps(xt, out, a) - x0) ** 2
+                    eps = model_eps(model, xt, t, y, None, None, a.item())
+                    err = (x0_from_eps(xt, eps, a) - x0) ** 2
                     tot[0, j] += err.mean() / 4
                     tot[1, j] += (err * moving).sum() / moving.sum().clamp(min=1) / 4
             print(f"| {t} | " + " | ".join(f"{v:.4f}" for v in tot.flatten().tolist()) + " |")
